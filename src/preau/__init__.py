@@ -1,0 +1,5 @@
+"""Préau: an open-source espace numérique de travail (ENT)."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

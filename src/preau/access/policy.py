@@ -1,0 +1,324 @@
+"""The access policy: the one place that answers "may this person do X to Y" and scopes querysets.
+
+Every view, API endpoint and service asks here. It is driven only by the directory: memberships (roles and staff
+functions per establishment), guardian links (with per-child, per-service rights) and teaching assignments.
+
+Conventions (see docs/architecture.md):
+- `*_visible_to(actor, ...)` returns a queryset scoped to what the actor may see; it is the only way to list
+  personal data. `unscoped` querysets exist only in services that have already asked a `can_*` question.
+- `access_*(actor, id)` returns the object or raises Http404: missing and forbidden look the same.
+- `can_*(actor, ...)` answers a yes/no question; views turn a "no" on a reachable object into 403.
+
+An `Actor` is built once per request (a handful of small queries, each run at most once, lazily) and every
+question afterwards is answered in memory or as one scoped query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from preau.accounts.models import User
+from preau.directory.models import (
+    ClassEnrolment,
+    Establishment,
+    GroupMembership,
+    GuardianLink,
+    Membership,
+    Role,
+    SchoolClass,
+    Service,
+    StaffFunction,
+    TeachingAssignment,
+    TeachingGroup,
+)
+
+# Staff functions that read pupils' school data of their whole establishment, per service.
+_LEADERSHIP = {StaffFunction.HEAD, StaffFunction.DEPUTY, StaffFunction.DIRECTOR}
+STAFF_FUNCTIONS_BY_SERVICE: dict[str, set[str]] = {
+    Service.TIMETABLE: _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE, StaffFunction.SECRETARY},
+    Service.HOMEWORK: _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE},
+    Service.GRADES: _LEADERSHIP | {StaffFunction.CPE},
+    Service.REPORT_CARDS: _LEADERSHIP | {StaffFunction.CPE, StaffFunction.SECRETARY},
+    Service.ATTENDANCE: _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE},
+    Service.MESSAGING: set(),
+}
+# Staff functions that may read people's contact details (email, phone, date of birth) in their establishment.
+CONTACT_READER_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE, StaffFunction.SECRETARY, StaffFunction.VIE_SCOLAIRE}
+# Roles whose members see the whole directory of their establishment.
+DIRECTORY_WIDE_ROLES = {Role.TEACHER, Role.STAFF, Role.ENT_ADMIN}
+
+
+@dataclass
+class Actor:
+    user: User
+
+    @property
+    def id(self) -> int:
+        return self.user.pk
+
+    @property
+    def is_global_admin(self) -> bool:
+        return bool(self.user.is_global_admin)
+
+    @cached_property
+    def memberships(self) -> list[Membership]:
+        return list(
+            Membership.objects.filter(user_id=self.user.pk, is_active=True, establishment__is_active=True)
+            .select_related("establishment")
+            .order_by("establishment__name", "role")
+        )
+
+    def establishment_ids(self, *roles: str) -> set[int]:
+        return {m.establishment_id for m in self.memberships if not roles or m.role in roles}
+
+    def roles_in(self, establishment_id: int) -> set[str]:
+        return {m.role for m in self.memberships if m.establishment_id == establishment_id}
+
+    def has_role(self, role: str) -> bool:
+        return any(m.role == role for m in self.memberships)
+
+    def staff_functions_in(self, establishment_id: int) -> set[str]:
+        functions: set[str] = set()
+        for m in self.memberships:
+            if m.establishment_id == establishment_id and m.role == Role.STAFF:
+                functions.update(m.functions or [])
+        return functions
+
+    def establishments_with_functions(self, functions: set[str]) -> set[int]:
+        return {m.establishment_id for m in self.memberships
+                if m.role == Role.STAFF and functions.intersection(m.functions or [])}
+
+    @cached_property
+    def establishments(self) -> list[Establishment]:
+        seen: dict[int, Establishment] = {}
+        for m in self.memberships:
+            seen.setdefault(m.establishment_id, m.establishment)
+        return list(seen.values())
+
+    @cached_property
+    def child_links(self) -> list[GuardianLink]:
+        if not self.has_role(Role.GUARDIAN):
+            return []
+        return list(
+            GuardianLink.objects.filter(guardian_id=self.user.pk, pupil__is_active=True)
+            .select_related("pupil")
+            .order_by("contact_order", "pupil__first_name")
+        )
+
+    def child_ids(self, service: str | None = None) -> set[int]:
+        return {link.pupil_id for link in self.child_links if service is None or link.allows(service)}
+
+    @cached_property
+    def taught(self) -> tuple[set[int], set[int]]:
+        """(class ids, group ids) the actor teaches this school year."""
+        if not self.has_role(Role.TEACHER):
+            return set(), set()
+        rows = TeachingAssignment.objects.filter(
+            teacher_id=self.user.pk, school_year__is_current=True,
+            establishment_id__in=self.establishment_ids(Role.TEACHER),
+        ).values_list("school_class_id", "group_id")
+        classes = {c for c, _ in rows if c}
+        groups = {g for _, g in rows if g}
+        return classes, groups
+
+    @cached_property
+    def own_class_ids(self) -> set[int]:
+        if not self.has_role(Role.PUPIL):
+            return set()
+        return set(ClassEnrolment.objects.filter(
+            pupil_id=self.user.pk, school_class__school_year__is_current=True,
+        ).values_list("school_class_id", flat=True))
+
+
+def actor_for(user) -> Actor | None:
+    """The Actor for a user, memoised on the user object (so once per request)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    actor = getattr(user, "_preau_actor", None)
+    if actor is None:
+        actor = Actor(user)
+        user._preau_actor = actor
+    return actor
+
+
+# --- Establishments and administration ------------------------------------------------------------------------
+
+def establishments_visible_to(actor: Actor) -> QuerySet[Establishment]:
+    if actor.is_global_admin:
+        return Establishment.objects.all()
+    return Establishment.objects.filter(pk__in=actor.establishment_ids(), is_active=True)
+
+
+def administered_establishment_ids(actor: Actor) -> set[int] | None:
+    """Establishments the actor administers as ENT admin; None means all (global admin)."""
+    if actor.is_global_admin:
+        return None
+    return actor.establishment_ids(Role.ENT_ADMIN)
+
+
+def administered_establishments(actor: Actor) -> QuerySet[Establishment]:
+    ids = administered_establishment_ids(actor)
+    return Establishment.objects.all() if ids is None else Establishment.objects.filter(pk__in=ids)
+
+
+def is_admin(actor: Actor | None) -> bool:
+    return actor is not None and (actor.is_global_admin or actor.has_role(Role.ENT_ADMIN))
+
+
+def can_administer(actor: Actor, establishment_id: int) -> bool:
+    ids = administered_establishment_ids(actor)
+    return ids is None or establishment_id in ids
+
+
+def can_administer_person(actor: Actor, person: User) -> bool:
+    """ENT admins manage the accounts of people who belong to an establishment they administer."""
+    if actor.is_global_admin:
+        return True
+    ids = administered_establishment_ids(actor)
+    if not ids or person.is_global_admin:
+        return False
+    return Membership.objects.filter(user_id=person.pk, establishment_id__in=ids).exists()
+
+
+def people_administered_by(actor: Actor) -> QuerySet[User]:
+    ids = administered_establishment_ids(actor)
+    if ids is None:
+        return User.objects.all()
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(establishment_id__in=ids).values("user_id"), is_global_admin=False
+    )
+
+
+# --- Pupils' school data --------------------------------------------------------------------------------------
+
+def _school_data_q(actor: Actor, service: str) -> Q | None:
+    """A Q over User selecting the pupils whose data for `service` the actor may read; None if nobody."""
+    parts: list[Q] = []
+    if actor.has_role(Role.PUPIL):
+        parts.append(Q(pk=actor.id))
+    children = actor.child_ids(service)
+    if children:
+        parts.append(Q(pk__in=children))
+    classes, groups = actor.taught
+    if classes:
+        parts.append(Q(pk__in=ClassEnrolment.objects.filter(school_class_id__in=classes).values("pupil_id")))
+    if groups:
+        parts.append(Q(pk__in=GroupMembership.objects.filter(group_id__in=groups).values("pupil_id")))
+    staff_establishments = actor.establishments_with_functions(STAFF_FUNCTIONS_BY_SERVICE.get(service, set()))
+    if staff_establishments:
+        parts.append(Q(pk__in=Membership.objects.filter(
+            establishment_id__in=staff_establishments, role=Role.PUPIL).values("user_id")))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
+
+
+def pupils_visible_to(actor: Actor, service: str) -> QuerySet[User]:
+    """Pupils whose `service` data (grades, attendance, timetable...) the actor may read."""
+    q = _school_data_q(actor, service)
+    if q is None:
+        return User.objects.none()
+    return User.objects.filter(q, is_active=True)
+
+
+def can_read_school_data(actor: Actor | None, pupil: User, service: str) -> bool:
+    if actor is None:
+        return False
+    if pupil.pk == actor.id and actor.has_role(Role.PUPIL):
+        return True
+    if pupil.pk in actor.child_ids(service):
+        return True
+    return pupils_visible_to(actor, service).filter(pk=pupil.pk).exists()
+
+
+# --- The directory --------------------------------------------------------------------------------------------
+
+def people_visible_to(actor: Actor) -> QuerySet[User]:
+    """People whose directory entry (name, roles, classes) the actor may see."""
+    if actor.is_global_admin:
+        return User.objects.all()
+    parts: list[Q] = [Q(pk=actor.id)]
+    wide = actor.establishment_ids(*DIRECTORY_WIDE_ROLES)
+    if wide:
+        parts.append(Q(pk__in=Membership.objects.filter(establishment_id__in=wide, is_active=True)
+                       .values("user_id")))
+    family_establishments = actor.establishment_ids(Role.PUPIL, Role.GUARDIAN) - wide
+    if family_establishments:
+        parts.append(Q(pk__in=Membership.objects.filter(
+            establishment_id__in=family_establishments, is_active=True,
+            role__in=[Role.TEACHER, Role.STAFF]).values("user_id")))
+    if actor.own_class_ids:
+        parts.append(Q(pk__in=ClassEnrolment.objects.filter(school_class_id__in=actor.own_class_ids)
+                       .values("pupil_id")))
+    children = actor.child_ids()
+    if children:
+        parts.append(Q(pk__in=children))
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return User.objects.filter(combined, is_active=True)
+
+
+def access_person(actor: Actor, person_id) -> User:
+    try:
+        return people_visible_to(actor).get(pk=person_id)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def can_read_contact_details(actor: Actor, person: User) -> bool:
+    """Email, phone and date of birth: self, admins, some staff functions, and a guardian for their child."""
+    if person.pk == actor.id or actor.is_global_admin:
+        return True
+    if person.pk in actor.child_ids():
+        return True
+    establishment_ids = actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(
+        CONTACT_READER_FUNCTIONS)
+    if not establishment_ids:
+        return False
+    return Membership.objects.filter(user_id=person.pk, establishment_id__in=establishment_ids).exists()
+
+
+def classes_visible_to(actor: Actor) -> QuerySet[SchoolClass]:
+    if actor.is_global_admin:
+        return SchoolClass.objects.all()
+    wide = actor.establishment_ids(*DIRECTORY_WIDE_ROLES)
+    q = Q(establishment_id__in=wide) | Q(pk__in=actor.own_class_ids)
+    children = actor.child_ids()
+    if children:
+        q |= Q(pk__in=ClassEnrolment.objects.filter(pupil_id__in=children).values("school_class_id"))
+    return SchoolClass.objects.filter(q)
+
+
+def access_class(actor: Actor, class_id) -> SchoolClass:
+    try:
+        return classes_visible_to(actor).select_related("establishment", "school_year").get(pk=class_id)
+    except (SchoolClass.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def groups_visible_to(actor: Actor) -> QuerySet[TeachingGroup]:
+    if actor.is_global_admin:
+        return TeachingGroup.objects.all()
+    wide = actor.establishment_ids(*DIRECTORY_WIDE_ROLES)
+    q = Q(establishment_id__in=wide)
+    pupil_ids = set(actor.child_ids())
+    if actor.has_role(Role.PUPIL):
+        pupil_ids.add(actor.id)
+    if pupil_ids:
+        q |= Q(pk__in=GroupMembership.objects.filter(pupil_id__in=pupil_ids).values("group_id"))
+    return TeachingGroup.objects.filter(q)
+
+
+def can_list_class_members(actor: Actor, school_class: SchoolClass) -> bool:
+    """Members of a class: staff/teachers of the establishment, and pupils of that class (not guardians)."""
+    if actor.is_global_admin or school_class.establishment_id in actor.establishment_ids(*DIRECTORY_WIDE_ROLES):
+        return True
+    return school_class.pk in actor.own_class_ids

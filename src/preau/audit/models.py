@@ -1,0 +1,61 @@
+"""The audit log: append-only records of security events and of reads of other people's sensitive data."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        LOGIN = "login"
+        LOGIN_FAILED = "login_failed"
+        LOGIN_LOCKED = "login_locked"
+        LOGOUT = "logout"
+        ACTIVATION = "activation"
+        PASSWORD_CHANGE = "password_change"
+        PASSWORD_RESET_REQUEST = "password_reset_request"
+        PASSWORD_RESET = "password_reset"
+        PASSWORD_RESET_BY_ADMIN = "password_reset_by_admin"
+        ACTIVATION_CODE_ISSUED = "activation_code_issued"
+        TOTP_ENABLED = "totp_enabled"
+        TOTP_DISABLED = "totp_disabled"
+        TOTP_FAILED = "totp_failed"
+        CHARTER_ACCEPTED = "charter_accepted"
+        ROLE_GRANTED = "role_granted"
+        ROLE_REVOKED = "role_revoked"
+        ACCOUNT_CHANGED = "account_changed"
+        GUARDIAN_LINK_CHANGED = "guardian_link_changed"
+        SENSITIVE_READ = "sensitive_read"
+        API_TOKEN_CREATED = "api_token_created"
+        API_TOKEN_REVOKED = "api_token_revoked"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    # Whose data or account the event is about (the subject), when it is a person.
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    establishment_id = models.BigIntegerField(null=True, blank=True)
+    # What was read or changed, e.g. "grades", "attendance", "directory.profile".
+    target = models.CharField(max_length=80, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    username_tried = models.CharField(max_length=150, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["actor", "at"]),
+            models.Index(fields=["subject", "at"]),
+            models.Index(fields=["action", "at"]),
+        ]
+        ordering = ["-at"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Audit events are append-only.")

@@ -1,0 +1,58 @@
+"""The shell's services: what the home dashboard and the navigation offer to a person.
+
+Each installed service family registers a tile; only tiles whose app exists and whose audience includes one of
+the person's roles are shown. A later service (timetable, grades...) adds itself to SERVICE_TILES.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from preau.access import policy
+from preau.directory.models import Role
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    description: str
+    url_name: str
+    roles: frozenset[str]  # empty: every authenticated person
+    admin_only: bool = False
+
+    def url(self) -> str | None:
+        try:
+            return reverse(self.url_name)
+        except NoReverseMatch:
+            return None
+
+
+SERVICE_TILES: list[Tile] = [
+    Tile("directory", _("Annuaire"), _("Les classes, les groupes et les personnes de l'établissement"),
+         "directory:home", frozenset()),
+    Tile("profile", _("Mon compte"), _("Mot de passe, double authentification, préférences de contact"),
+         "accounts:profile", frozenset()),
+    Tile("administration", _("Administration"), _("Établissements, classes, comptes, codes d'activation"),
+         "directory_admin:home", frozenset(), admin_only=True),
+]
+
+
+def dashboard_services(actor: policy.Actor, establishment=None) -> list[dict]:
+    roles = actor.roles_in(establishment.pk) if establishment is not None else {m.role for m in actor.memberships}
+    tiles = []
+    for tile in SERVICE_TILES:
+        if tile.admin_only and not policy.is_admin(actor):
+            continue
+        if tile.roles and not tile.roles.intersection(roles):
+            continue
+        url = tile.url()
+        if url:
+            tiles.append({"key": tile.key, "label": tile.label, "description": tile.description, "url": url})
+    return tiles
+
+
+ROLE_LABELS = dict(Role.choices)

@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from preau.api.urls import urlpatterns as api_urls
+
+urlpatterns = [
+    path("", include("preau.core.urls")),
+    path("compte/", include("preau.accounts.urls")),
+    path("annuaire/", include("preau.directory.urls")),
+    path("admin/", include("preau.directory.admin_urls")),
+    *api_urls,
+]
+
+handler400 = "preau.core.views.bad_request"
+handler403 = "preau.core.views.permission_denied"
+handler404 = "preau.core.views.page_not_found"
+handler500 = "preau.core.views.server_error"
