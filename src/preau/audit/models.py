@@ -28,6 +28,11 @@ class AuditEvent(models.Model):
         SENSITIVE_READ = "sensitive_read"
         API_TOKEN_CREATED = "api_token_created"
         API_TOKEN_REVOKED = "api_token_revoked"
+        ACTIVATION_FAILED = "activation_failed"
+        CHARTER_PUBLISHED = "charter_published"
+        TOTP_RECOVERY_CODE_USED = "totp_recovery_code_used"
+        TOTP_RECOVERY_CODES_GENERATED = "totp_recovery_codes_generated"
+        TOTP_RESET_BY_ADMIN = "totp_reset_by_admin"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)
