@@ -157,6 +157,8 @@ PREAU_SITE_NAME = env.get("PREAU_SITE_NAME", "Préau")
 PREAU_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.integer("PREAU_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
 PREAU_LOGIN_MAX_FAILURES_PER_IP = env.integer("PREAU_LOGIN_MAX_FAILURES_PER_IP", 50)
 PREAU_ACTIVATION_CODE_DAYS = env.integer("PREAU_ACTIVATION_CODE_DAYS", 120)
+# The address printed on activation sheets (people type it by hand).
+PREAU_SITE_URL = env.get("PREAU_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,
