@@ -1,20 +1,33 @@
-"""The JSON API, /api/v1/: the same services as the HTML pages, OpenAPI schema at /api/v1/openapi.json."""
+"""The JSON API, /api/v1/: the same services as the HTML pages, OpenAPI schema at /api/v1/openapi.json.
+
+See docs/api.md. Authentication: a personal token (`Authorization: Bearer ...`) or the browser session (unsafe
+methods then need the CSRF token). Errors are JSON `{"detail": "..."}` in French (src/preau/api/errors.py).
+"""
 
 from ninja import NinjaAPI
-from ninja.security import SessionAuth
+
+from . import errors
+from .auth import API_AUTH
+from .endpoints import directory, me, tokens
+from .throttling import PersonThrottle
 
 api = NinjaAPI(
     title="Préau API",
     version="1",
-    description="API de l'espace numérique de travail Préau.",
+    description=(
+        "API de l'espace numérique de travail Préau. Authentification par jeton personnel "
+        "(`Authorization: Bearer preau_…`, créé sur /api/jetons/) ou par la session du navigateur "
+        "(en-tête `X-CSRFToken` pour les méthodes qui modifient). Erreurs : `{\"detail\": \"…\"}`. "
+        "Un objet absent et un objet que vous n'avez pas le droit de voir répondent de la même façon (404)."
+    ),
     urls_namespace="api",
-    auth=[SessionAuth()],
+    auth=API_AUTH,
+    throttle=[PersonThrottle()],
     docs_url="docs",
     openapi_url="openapi.json",
 )
+errors.register(api)
 
-
-@api.get("/me", tags=["compte"])
-def me(request):
-    user = request.auth
-    return {"id": user.pk, "username": user.username, "first_name": user.first_name, "last_name": user.last_name}
+api.add_router("", me.router)
+api.add_router("", directory.router)
+api.add_router("", tokens.router)
