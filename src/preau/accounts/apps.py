@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "preau.accounts"
     label = "accounts"
     verbose_name = _("Comptes")
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -73,3 +73,93 @@ class User(AbstractBaseUser):
     @property
     def is_activated(self) -> bool:
         return self.activated_at is not None
+
+
+class ActivationCode(models.Model):
+    """A one-time code printed by the school: activates a new account, or lets its owner set a new password.
+
+    Only an HMAC of the code is stored (codes are random, so a keyed hash is enough). Issuing a new code for a
+    person revokes their older unused ones.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("code d'activation")
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class Charter(models.Model):
+    """A version of an establishment's charter of use (charte d'utilisation), which everyone there must accept."""
+
+    establishment = models.ForeignKey("directory.Establishment", on_delete=models.CASCADE, related_name="charters")
+    version = models.PositiveIntegerField(_("version"))
+    title = models.CharField(_("titre"), max_length=200, default=_("Charte d'utilisation de l'ENT"))
+    text = models.TextField(_("texte"))
+    published_at = models.DateTimeField(_("publiée le"), default=timezone.now)
+    published_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("charte d'utilisation")
+        ordering = ["establishment", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["establishment", "version"], name="charter_unique_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+
+class CharterAcceptance(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="charter_acceptances")
+    charter = models.ForeignKey(Charter, on_delete=models.CASCADE, related_name="acceptances")
+    accepted_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("acceptation de charte")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "charter"], name="charter_acceptance_unique"),
+        ]
+
+
+class TOTPDevice(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238). The secret is stored encrypted (see accounts.crypto)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    encrypted_secret = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # None while enrolment is not confirmed with a first valid code.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted, so a code cannot be replayed.
+    last_used_step = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("application d'authentification")
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(models.Model):
+    """A single-use code to pass the second step when the authenticator app is lost."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("code de secours")
+        indexes = [models.Index(fields=["user", "code_hash"])]
