@@ -416,10 +416,11 @@ PROFILE_FIELDS = ("email", "phone", "contact_by_email", "language")
 
 def profile_update(*, request, user: User, **values) -> list[str]:
     """Update the person's own contact preferences; returns the names of the fields that changed."""
-    changed = [name for name in PROFILE_FIELDS if name in values and getattr(user, name) != values[name]]
-    if not changed:
-        return []
     with transaction.atomic():
+        stored = User.objects.select_for_update().filter(pk=user.pk).values(*PROFILE_FIELDS).get()
+        changed = [name for name in PROFILE_FIELDS if name in values and stored[name] != values[name]]
+        if not changed:
+            return []
         for name in changed:
             setattr(user, name, values[name])
         user.save(update_fields=changed)
