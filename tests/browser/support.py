@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 CHROMIUM = Path(os.environ.get("PREAU_CHROMIUM", "/usr/bin/chromium"))
@@ -25,6 +27,10 @@ SKIP_REASON = _skip_reason()
 
 # Impacts that fail a journey; "moderate" and "minor" findings are printed but tolerated.
 BLOCKING_IMPACTS = {"serious", "critical"}
+# Pages already found clean in this process, by a fingerprint of their markup (without CSRF tokens): the login
+# page seen by every journey is audited once, not twenty times.
+_CLEAN_PAGES: set[str] = set()
+_VOLATILE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
 def axe_script() -> Path:
@@ -68,6 +74,11 @@ class Journey:
     def assert_accessible(self):
         page = self.page
         page.wait_for_load_state("load")
+        fingerprint = hashlib.sha256(_VOLATILE.sub("", page.content()).encode()).hexdigest()
+        fingerprint += f":{page.viewport_size}"
+        if fingerprint in _CLEAN_PAGES:
+            self.checked.append(self.path)
+            return
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.add_script_tag(path=str(axe_script()))
         result = page.evaluate(
@@ -84,6 +95,7 @@ class Journey:
         if others:
             print(f"axe-core (tolerated) on {self.path}: " + ", ".join(f"{v['id']} [{v['impact']}]" for v in others))
         assert not blocking, format_violations(self.path, blocking)
+        _CLEAN_PAGES.add(fingerprint)
 
     def login(self, username: str, password: str, *, check: bool = True):
         """Log in through the real login form, as a person would."""
