@@ -14,5 +14,8 @@ def shell(request):
         "actor": actor,
         "current_establishment": lambda: context.establishment(request),
         "current_child": lambda: context.child(request),
-        "nav_services": lambda: dashboard_services(actor, context.establishment(request)),
+        "nav_services": lambda: [
+            {**tile, "active": request.path.startswith(tile["url"])}
+            for tile in dashboard_services(actor, context.establishment(request))
+        ],
     }

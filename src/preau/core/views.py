@@ -6,7 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import context, health
-from .services import dashboard_services
+from .selectors import home_summary
+from .services import ROLE_LABELS, dashboard_services
 
 
 @require_GET
@@ -20,10 +21,11 @@ def healthz(request):
 def home(request):
     actor = request.actor
     establishment = context.establishment(request)
-    roles = actor.roles_in(establishment.pk) if establishment else set()
+    summary = home_summary(actor, establishment, context.child(request))
     return render(request, "core/home.html", {
         "services": dashboard_services(actor, establishment),
-        "roles": sorted(roles),
+        "role_labels": [ROLE_LABELS[role] for role in sorted(summary["roles"])],
+        "summary": summary,
     })
 
 
