@@ -154,3 +154,15 @@ def test_charter_state_remembered_in_session_no_queries_after_first_check(client
     request = client.get("/compte/profil/").wsgi_request
     with django_assert_max_num_queries(0):
         assert current_step(request) is None
+
+
+def test_account_state_first_check_costs_at_most_three_small_queries(client, world, login, publish,
+                                                                     django_assert_max_num_queries):
+    from preau.accounts.middleware import current_step
+
+    publish(world)
+    login(world.one.teacher_a)
+    request = client.get("/compte/charte/").wsgi_request  # a step page: the middleware checks nothing
+    request.session.pop("preau_account_state", None)
+    with django_assert_max_num_queries(3):
+        assert current_step(request) == "charter"

@@ -110,3 +110,11 @@ def test_password_must_change_person_is_sent_to_change_it_first(client, world, l
     user.refresh_from_db()
     assert not user.must_change_password
     assert client.get("/").status_code == 200
+
+
+def test_password_reset_requests_throttled_silently_per_address(client, world, django_capture_on_commit_callbacks):
+    user = world.one.mother_b
+    pages = [request_reset(client, user.email, django_capture_on_commit_callbacks) for _ in range(5)]
+    assert {(p.status_code, p["Location"]) for p in pages} == {(302, "/compte/mot-de-passe/oublie/envoye/")}
+    assert len(mail.outbox) == 3
+    assert AuditEvent.objects.filter(action="password_reset_request", details__throttled=True).count() >= 1

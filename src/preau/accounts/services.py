@@ -24,7 +24,13 @@ from preau.directory.models import Establishment
 
 from . import crypto, selectors
 from .models import ActivationCode, Charter, CharterAcceptance, RecoveryCode, TOTPDevice, User
-from .throttling import Lock, activation_throttle, login_throttle, second_factor_throttle
+from .throttling import (
+    Lock,
+    activation_throttle,
+    login_throttle,
+    password_reset_throttle,
+    second_factor_throttle,
+)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 ACTIVATION_PURPOSE = "activation"
@@ -250,9 +256,15 @@ def password_change(*, request, user: User, new_password: str) -> None:
 
 def password_reset_request(*, request, email: str, users: Iterable[User], domain: str, use_https: bool) -> None:
     """Send a reset link to each account with this address (after commit, by a task); the caller answers the
-    same page whether or not any account matched."""
+    same page whether or not any account matched, and whether or not the request was throttled (a few requests
+    per address and per IP, then an increasing pause, so nobody can flood a mailbox)."""
     from .tasks import send_password_reset_email
 
+    ip = client_ip(request)
+    if password_reset_throttle.check(account=email, ip=ip):
+        record(Action.PASSWORD_RESET_REQUEST, request=request, throttled=True)
+        return
+    password_reset_throttle.failure(account=email, ip=ip)
     users = list(users)
     for user in users:
         record(Action.PASSWORD_RESET_REQUEST, subject=user, request=request)

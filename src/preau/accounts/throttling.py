@@ -122,6 +122,8 @@ class Throttle:
 login_throttle = Throttle("login")
 activation_throttle = Throttle("activation")
 second_factor_throttle = Throttle("totp")
+# Reset emails: every request counts, so nobody can flood a mailbox (or the outgoing mail server).
+password_reset_throttle = Throttle("password_reset", max_per_account=3, max_per_ip=20)
 
 
 def generic_lock_message() -> str:
