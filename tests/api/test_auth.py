@@ -163,7 +163,7 @@ def test_api_token_acts_with_the_owner_rights_only(world):
 
 
 def test_api_throttle_per_person_429(world, as_user, settings):
-    settings.PREAU_API_RATE = "3/min"
+    settings.PREAU_API_RATE = "3/day"
     client = as_user(world.one.teacher_a)
     statuses = [client.get(f"{API}/me").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -176,7 +176,7 @@ def test_api_throttle_per_person_429(world, as_user, settings):
 
 
 def test_api_throttle_counts_token_and_session_together(world, as_user, settings):
-    settings.PREAU_API_RATE = "2/min"
+    settings.PREAU_API_RATE = "2/day"
     _token, clear = make_token(world.one.teacher_a)
     assert Client().get(f"{API}/me", headers={"Authorization": f"Bearer {clear}"}).status_code == 200
     assert as_user(world.one.teacher_a).get(f"{API}/me").status_code == 200
@@ -184,7 +184,7 @@ def test_api_throttle_counts_token_and_session_together(world, as_user, settings
 
 
 def test_api_bad_tokens_from_one_address_are_throttled_429(world, settings):
-    settings.PREAU_API_BAD_TOKEN_RATE = "3/min"
+    settings.PREAU_API_BAD_TOKEN_RATE = "3/day"
     _token, clear = make_token(world.one.head)
     client = Client()
     statuses = [client.get(f"{API}/me", headers={"Authorization": "Bearer preau_abc_wrong"}).status_code

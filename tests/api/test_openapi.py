@@ -1,0 +1,71 @@
+"""The OpenAPI document: served at /api/v1/openapi.json, valid, and complete."""
+
+import pytest
+from django.urls import get_resolver
+from openapi_spec_validator import validate
+
+from preau.api.main import api
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_OPERATIONS = {
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/establishments"), ("get", "/api/v1/establishments/{establishment_id}"),
+    ("get", "/api/v1/classes"), ("get", "/api/v1/classes/{class_id}"), ("get", "/api/v1/classes/{class_id}/members"),
+    ("get", "/api/v1/groups"), ("get", "/api/v1/groups/{group_id}"),
+    ("get", "/api/v1/people"), ("get", "/api/v1/people/{person_id}"),
+    ("get", "/api/v1/subjects"),
+    ("get", "/api/v1/tokens"), ("post", "/api/v1/tokens"), ("get", "/api/v1/tokens/{token_id}"),
+    ("post", "/api/v1/tokens/{token_id}/revoke"),
+}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_api_openapi_is_public_and_valid(schema):
+    validate(schema)
+    assert schema["info"]["title"] == "Préau API"
+
+
+def test_api_openapi_lists_every_route(schema):
+    documented = {(method, path) for path, item in schema["paths"].items() for method in item}
+    assert documented == EXPECTED_OPERATIONS
+    # ...and every route the API serves (apart from the schema and its docs page) is documented.
+    routed = {"/api/v1/" + str(p.pattern).replace("<", "{").replace(">", "}") for p in api.urls[0]}
+    routed -= {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/"}
+    assert routed == {path for _method, path in EXPECTED_OPERATIONS}
+    assert any(str(p.pattern) == "api/v1/" for p in get_resolver().url_patterns)
+
+
+def test_api_openapi_documents_responses_and_security(schema):
+    assert set(schema["components"]["securitySchemes"]) == {"TokenAuth", "SessionAuth"}
+    assert schema["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"401", "422", "429"} <= codes, (method, path)
+            assert codes & {"200", "201"}, (method, path)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            ok = operation["responses"].get("200") or operation["responses"]["201"]
+            assert ok["content"]["application/json"]["schema"]["$ref"].startswith("#/components/schemas/")
+            assert operation["security"], (method, path)
+
+
+def test_api_openapi_list_endpoints_are_paginated(schema):
+    for path in ["/api/v1/establishments", "/api/v1/classes", "/api/v1/groups", "/api/v1/people",
+                 "/api/v1/subjects", "/api/v1/tokens"]:
+        params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert params["limit"]["schema"]["maximum"] == 200
+        ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        page = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert {"count", "limit", "offset", "items"} <= set(page["properties"])
+
+
+def test_api_docs_page_is_served(client):
+    assert client.get("/api/v1/docs").status_code == 200
