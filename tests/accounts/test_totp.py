@@ -218,3 +218,35 @@ def test_totp_activation_code_then_second_step_when_enrolled(client, world, logi
     assert "_auth_user_id" not in client.session
     client.post("/compte/connexion/verification/", {"code": totp.now()})
     assert int(client.session["_auth_user_id"]) == user.pk
+
+
+def test_totp_secret_survives_secret_key_rotation_with_fallback(settings, client, world, login):
+    user = world.one.teacher_a
+    login(user)
+    totp, codes = enrol(client, user)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-brand-new-secret-key-for-the-rotation-test-0123456789"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert totp_for(user).secret == totp.secret
+    # Recovery codes (keyed hashes) still match under the fallback key.
+    use_previous_step(user)
+    result = services.second_factor_verify(request=None, user=user, code=codes[1])
+    assert result.method == "recovery_code"
+
+
+def test_totp_second_step_expires_after_five_minutes(client, world, login, post_login, monkeypatch):
+    import time as time_module
+
+    from preau.accounts import views
+
+    user = world.one.teacher_a
+    login(user)
+    totp, _ = enrol(client, user)
+    client.post("/compte/deconnexion/")
+    use_previous_step(user)
+    post_login(user.username)
+    real = time_module.time
+    monkeypatch.setattr(views.time, "time", lambda: real() + 6 * 60)
+    response = client.post("/compte/connexion/verification/", {"code": totp.now()})
+    assert response["Location"] == "/compte/connexion/"
+    assert "_auth_user_id" not in client.session
