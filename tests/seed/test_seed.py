@@ -160,7 +160,7 @@ def test_seed_accounts_json_lists_working_logins(tmp_path):
     roles = {e["role"] for e in entries}
     assert {"pupil", "guardian_two_children", "guardian_restricted", "carer", "guardian_two_establishments",
             "teacher", "head", "deputy", "cpe", "vie_scolaire", "secretary", "librarian", "nurse", "ent_admin",
-            "global_admin", "ecole_director", "ecole_teacher", "to_activate"} <= roles
+            "global_admin", "ecole_director", "ecole_teacher", "teacher_parent", "to_activate"} <= roles
     for entry in entries:
         assert set(entry) >= {"role", "username", "password", "name", "establishment"}
         user = User.objects.get(username=entry["username"])
@@ -290,3 +290,19 @@ def test_seed_uai_check_letter_is_the_national_key():
 def test_seed_rejects_bad_sizes():
     with pytest.raises(CommandError):
         call_command("seed", "--pupils", "3", stdout=io.StringIO())
+
+
+def test_seed_policy_teacher_who_is_a_parent_sees_own_child_and_taught_pupils():
+    seed("--pupils", "120")
+    clg = college()
+    teacher_ids = set(people(clg, Role.TEACHER).values_list("pk", flat=True))
+    link = GuardianLink.objects.filter(guardian_id__in=teacher_ids).select_related("guardian").first()
+    assert link is not None
+    teacher = link.guardian
+    taught = TeachingAssignment.objects.filter(teacher=teacher)
+    assert taught.filter(school_class__isnull=False).exists()
+    expected = {link.pupil_id} | set(ClassEnrolment.objects.filter(
+        school_class__in=taught.values("school_class")).values_list("pupil_id", flat=True)) | set(
+        GroupMembership.objects.filter(group__in=taught.values("group")).values_list("pupil_id", flat=True))
+    assert set(policy.pupils_visible_to(policy.actor_for(teacher), Service.GRADES).values_list("pk", flat=True)) \
+        == expected

@@ -39,6 +39,7 @@ ROLES = [
     ("nurse", "Infirmerie", False),
     ("ent_admin", "Administrateur ENT de l'établissement", True),
     ("global_admin", "Administrateur global", True),
+    ("teacher_parent", "Enseignante et parent d'élève au collège", False),
     ("ecole_director", "Directeur d'école (enseignant et administrateur ENT)", False),
     ("ecole_teacher", "Professeur des écoles", False),
     ("ecole_pupil", "Élève de l'école", False),
@@ -143,6 +144,9 @@ def sample_accounts(*, seed: int, password: str, issue_codes: bool = True) -> tu
                     and active(m.user_id)])
     if admin:
         picked["ent_admin"] = (admin, college)
+    both = _first([users[g] for g in children if active(g) and (college.pk, Role.TEACHER) in roles_of[g]])
+    if both:
+        picked["teacher_parent"] = (both, college)
     global_admin = User.objects.filter(external_id=global_admin_key(seed)).first()
     if global_admin:
         picked["global_admin"] = (global_admin, None)

@@ -209,6 +209,8 @@ class _UnitBuilder:
         self.guardians: list[User] = []
         # The first families of each establishment cover every situation, so even a tiny run has them all.
         self.forced: list[tuple[str, int]] = []
+        # Teachers whose own child attends the collège: created as parents, given classes later.
+        self.teacher_parents: list[User] = []
 
     # --- People -------------------------------------------------------------------------------------------------
 
@@ -306,7 +308,13 @@ class _UnitBuilder:
         father_last = rng.choice(data.LAST_NAMES)
         mother_last = father_last if situation == "couple" and rng.random() < 0.6 else rng.choice(data.LAST_NAMES)
         guardians: list[_Guardian] = []
-        if situation in ("couple", "separated"):
+        if situation == "teacher_parent":
+            teacher = self.adult("T", female=True, born=(1975, 1988))
+            self.teacher_parents.append(teacher)
+            guardians.append(_Guardian(teacher, Relation.MOTHER))
+            guardians.append(_Guardian(self.adult("R", female=False, last=father_last), Relation.FATHER))
+            child_last = father_last
+        elif situation in ("couple", "separated"):
             guardians.append(_Guardian(self.adult("R", female=True, last=mother_last), Relation.MOTHER))
             guardians.append(_Guardian(self.adult("R", female=False, last=father_last), Relation.FATHER))
             child_last = father_last if rng.random() < 0.85 else mother_last
@@ -438,7 +446,7 @@ class _UnitBuilder:
                 classes.append(school_class)
             levels.append((classes, birth_year))
         self.forced = [("couple", 2), ("separated", 2), ("court_limited", 1), ("foster", 1), ("single", 1),
-                       ("tutor", 1), ("court_limited", 2)]
+                       ("tutor", 1), ("court_limited", 2), ("teacher_parent", 1)]
         self.fill(establishment, levels)
         self.college_groups(establishment, levels)
         self.college_teachers(establishment, subjects, levels)
@@ -514,7 +522,8 @@ class _UnitBuilder:
                 if code == "LCALA" and k == 0 and by_subject.get("FRANC"):
                     teacher = by_subject["FRANC"][0]  # latin is taught by a lettres classiques teacher
                 else:
-                    teacher = self.adult("T", born=(1965, 1998))
+                    spare = scope == "class" and self.teacher_parents
+                    teacher = self.teacher_parents.pop(0) if spare else self.adult("T", born=(1965, 1998))
                     self.member(teacher, establishment, Role.TEACHER)
                 by_subject.setdefault(code, []).append(teacher)
                 for target in chunk:
@@ -595,7 +604,9 @@ class _UnitBuilder:
         chosen = rng.sample(seconds, min(len(seconds), 4 if self.unit == 0 else 3))
         if self.unit == 0:
             chosen.append(rng.choice([u for u in self.users if u.external_id.split("-")[-1].startswith("P")]))
-            chosen.append(rng.choice([u for u in self.users if u.external_id.split("-")[-1].startswith("T")]))
+            parents = {id(u) for u in self.guardians}  # keep the teacher who is also a parent activated
+            chosen.append(rng.choice([u for u in self.users if u.external_id.split("-")[-1].startswith("T")
+                                      and id(u) not in parents]))
         for user in chosen:
             user.activated_at = None
             user.password = self.ctx.unusable_hash

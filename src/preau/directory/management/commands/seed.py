@@ -77,12 +77,12 @@ class Command(BaseCommand):
         self.stdout.write("")
         if report.created_units == 0:
             self.stdout.write(self.style.SUCCESS(
-                f"Rien à créer : les {skipped} unités demandées existent déjà ({report.seconds:.1f} s)."))
+                f"Rien à créer : les établissements demandés existent déjà ({report.seconds:.1f} s)."))
             return
         parts = [f"{report.counts[key]:,} {label}".replace(",", "\u202f") for key, label in SUMMARY_LABELS]
         self.stdout.write(self.style.SUCCESS(f"Créé en {report.seconds:.1f} s : " + ", ".join(parts) + "."))
         if skipped:
-            self.stdout.write(f"{skipped} unités existaient déjà et ont été conservées.")
+            self.stdout.write(f"Établissements déjà présents, conservés : {skipped} collège(s) et leurs voisins.")
 
     def _print_accounts(self, entries, note, password):
         shown, pending_shown = [], False
