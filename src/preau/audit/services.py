@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+
+from django.conf import settings
 
 from .models import AuditEvent
 
@@ -10,8 +13,19 @@ Action = AuditEvent.Action
 
 
 def client_ip(request) -> str | None:
+    """The client's address. Behind PREAU_TRUSTED_PROXIES reverse proxies, the address the nearest untrusted hop
+    gave, read from the right of X-Forwarded-For (left-most entries are client-controlled and never trusted)."""
     if request is None:
         return None
+    proxies = settings.PREAU_TRUSTED_PROXIES
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            candidate = hops[-proxies]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 
