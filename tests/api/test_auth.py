@@ -194,3 +194,8 @@ def test_api_bad_tokens_from_one_address_are_throttled_429(world, settings):
     assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {clear}"}).status_code == 429
     other = Client(REMOTE_ADDR="10.0.0.9")
     assert other.get(f"{API}/me", headers={"Authorization": f"Bearer {clear}"}).status_code == 200
+
+
+def test_api_other_authorization_scheme_falls_back_to_session(world, as_user):
+    client = as_user(world.one.head)
+    assert client.get(f"{API}/me", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 200

@@ -165,3 +165,28 @@ def test_pages_tokens_revoke_requires_csrf(world):
     assert client.post(f"/api/jetons/{token.pk}/revoquer/").status_code == 403
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_api_tokens_service_refuses_revoking_another_person_token(world):
+    from preau.access import policy
+    from preau.api import services
+
+    token, _clear = make_token(world.one.head)
+    with pytest.raises(services.TokenError):
+        services.api_token_revoke(actor=policy.actor_for(world.one.cpe), token=token)
+    token.refresh_from_db()
+    assert token.revoked_at is None and not AuditEvent.objects.filter(action="api_token_revoked").exists()
+
+
+@pytest.mark.parametrize("raw", ["", "preau", "preau__x", "preau_x_", "other_abc_def", "preau_" + "a" * 17 + "_x",
+                                 "preau_abc_" + "x" * 129])
+def test_api_tokens_split_rejects_malformed(raw):
+    from preau.api.selectors import split_token
+
+    assert split_token(raw) is None
+
+
+def test_api_tokens_split_keeps_underscores_in_secret():
+    from preau.api.selectors import split_token
+
+    assert split_token("preau_abc_de_f-g") == ("abc", "de_f-g")

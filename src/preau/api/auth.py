@@ -27,7 +27,7 @@ def _attach(request, user) -> None:
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer preau_<prefix>_<secret>`. A bearer header that does not match answers 401 at once."""
+    """`Authorization: Bearer preau_<prefix>_<secret>`. A bearer token that does not match answers 401 at once."""
 
     def __call__(self, request):
         header = request.headers.get(self.header)
@@ -35,7 +35,9 @@ class TokenAuth(HttpBearer):
             return None
         scheme, _sep, value = header.partition(" ")
         if scheme.lower() != self.openapi_scheme:
-            raise unauthenticated(_("En-tête Authorization non reconnu : utilisez « Bearer <jeton> »."))
+            # Another scheme (e.g. Basic from a reverse proxy guarding a staging site): not ours, let the session
+            # authenticate the request.
+            return None
         return self.authenticate(request, value.strip())
 
     def authenticate(self, request, token):
