@@ -47,3 +47,16 @@ def test_database_and_cache_follow_the_environment(tmp_path):
              "REDIS_URL": "redis://cache.example:6379/0"})
     assert configured.stdout.split() == ["django.db.backends.postgresql",
                                          "django.core.cache.backends.redis.RedisCache", "False"], configured.stderr
+
+
+def test_file_storage_follows_the_environment(tmp_path):
+    code = ("import django; django.setup(); from django.core.files.storage import storages; d = storages[\"default\"]; "
+            "print(type(d).__name__, getattr(d, 'bucket_name', ''))")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="preau.settings.dev", PREAU_DATA_DIR=str(tmp_path))
+    local = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert local.stdout.split() == ["FileSystemStorage"], local.stderr
+    env.update(S3_BUCKET="preau-files", S3_ENDPOINT_URL="http://127.0.0.1:9", S3_ACCESS_KEY_ID="k",
+               S3_SECRET_ACCESS_KEY="s")
+    s3 = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert s3.stdout.split() == ["S3Storage", "preau-files"], s3.stderr

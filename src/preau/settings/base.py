@@ -11,6 +11,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.get("PREAU_DATA_DIR", str(Path.cwd() / "var")))
 
 SECRET_KEY = env.get("SECRET_KEY", "")
+# Former keys, comma-separated, kept valid during a key rotation (sessions, reset links, activation codes, TOTP).
+SECRET_KEY_FALLBACKS = env.listing("SECRET_KEY_FALLBACKS")
 DEBUG = env.flag("DEBUG")
 ALLOWED_HOSTS = env.listing("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env.listing("CSRF_TRUSTED_ORIGINS")
@@ -124,7 +126,9 @@ if env.get("S3_BUCKET"):
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {"bucket_name": env.get("S3_BUCKET"), "endpoint_url": env.get("S3_ENDPOINT_URL"),
-                    "access_key": env.get("S3_ACCESS_KEY_ID"), "secret_key": env.get("S3_SECRET_ACCESS_KEY")},
+                    "access_key": env.get("S3_ACCESS_KEY_ID"), "secret_key": env.get("S3_SECRET_ACCESS_KEY"),
+                    "region_name": env.get("S3_REGION"), "file_overwrite": False,
+                    "default_acl": None, "querystring_auth": True},
     }
 
 # Email: EMAIL_URL-like settings; console output by default.
