@@ -199,3 +199,11 @@ def test_api_bad_tokens_from_one_address_are_throttled_429(world, settings):
 def test_api_other_authorization_scheme_falls_back_to_session(world, as_user):
     client = as_user(world.one.head)
     assert client.get(f"{API}/me", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 200
+
+
+def test_api_bad_token_throttle_ignores_forged_forwarded_for(world, settings):
+    settings.PREAU_API_BAD_TOKEN_RATE = "2/day"
+    client = Client()
+    statuses = [client.get(f"{API}/me", headers={"Authorization": "Bearer preau_abc_wrong",
+                                                 "X-Forwarded-For": f"10.9.9.{i}"}).status_code for i in range(3)]
+    assert statuses == [401, 401, 429]

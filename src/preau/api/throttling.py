@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 
+from preau.audit.services import client_ip
+
 DEFAULT_RATE = "1200/min"
 DEFAULT_BAD_TOKEN_RATE = "30/min"
 _PARSER = SimpleRateThrottle(rate="1/s")
@@ -53,7 +55,8 @@ def _hit(key: str, limit: int, period: int) -> tuple[bool, float]:
 
 
 def client_address(request) -> str:
-    return BaseThrottle().get_ident(request) or "unknown"
+    """The same address as the audit log (honours PREAU_TRUSTED_PROXIES; a forged X-Forwarded-For is ignored)."""
+    return client_ip(request) or "unknown"
 
 
 class PersonThrottle(BaseThrottle):
