@@ -61,6 +61,11 @@ def establishment_view(view):
     return wrapper
 
 
+def posted(request):
+    """The submitted data, or None for a GET (an empty POST still binds the form, so it shows its errors)."""
+    return request.POST if request.method == "POST" else None
+
+
 def paginate(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -142,7 +147,7 @@ def establishment_list(request):
 def establishment_create(request):
     if not request.actor.is_global_admin:
         raise PermissionDenied
-    form = forms.EstablishmentForm(request.POST or None)
+    form = forms.EstablishmentForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             establishment = services.establishment_create(actor=request.actor, **form.cleaned_data)
@@ -171,7 +176,7 @@ def establishment_detail(request, establishment):
 
 @establishment_view
 def establishment_edit(request, establishment):
-    form = forms.EstablishmentForm(request.POST or None, instance=copy.copy(establishment))
+    form = forms.EstablishmentForm(posted(request), instance=copy.copy(establishment))
     if request.method == "POST" and form.is_valid():
         try:
             services.establishment_update(actor=request.actor, establishment=establishment, **form.cleaned_data)
@@ -188,7 +193,7 @@ def establishment_edit(request, establishment):
 
 @establishment_view
 def year_list(request, establishment):
-    form = forms.SchoolYearForm(request.POST or None)
+    form = forms.SchoolYearForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             year = services.school_year_create(actor=request.actor, establishment=establishment, **form.cleaned_data)
@@ -198,7 +203,7 @@ def year_list(request, establishment):
             messages.success(request, _("Année scolaire créée avec ses périodes."))
             return redirect("directory_admin:year_detail", establishment.pk, year.pk)
     return render(request, "directory/admin/year_list.html", {
-        "establishment": establishment, "years": selectors.school_years(establishment), "form": form,
+        "establishment": establishment, "years": selectors.school_years(establishment, with_periods=True), "form": form,
     }, status=400 if form.errors else 200)
 
 
@@ -257,7 +262,7 @@ def year_set_current(request, establishment, yid):
 
 @establishment_view
 def subject_list(request, establishment):
-    form = forms.SubjectForm(request.POST or None)
+    form = forms.SubjectForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.subject_create(actor=request.actor, establishment=establishment, **form.cleaned_data)
@@ -297,7 +302,7 @@ def class_list(request, establishment):
 
 @establishment_view
 def class_create(request, establishment):
-    form = forms.SchoolClassForm(request.POST or None, establishment=establishment,
+    form = forms.SchoolClassForm(posted(request), establishment=establishment,
                                  initial={"school_year": selectors.current_year(establishment)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -326,7 +331,7 @@ def class_detail(request, establishment, cid):
 @establishment_view
 def class_edit(request, establishment, cid):
     school_class = selectors.access_admin_class(establishment, cid)
-    form = forms.SchoolClassForm(request.POST or None, establishment=establishment, editing=True, initial={
+    form = forms.SchoolClassForm(posted(request), establishment=establishment, editing=True, initial={
         "code": school_class.code, "label": school_class.label, "level": school_class.level,
         "mef": school_class.mef})
     if request.method == "POST" and form.is_valid():
@@ -365,7 +370,7 @@ def class_delete(request, establishment, cid):
 def class_codes(request, establishment, cid):
     """Generate activation codes for a class (pupils and/or guardians) and download the printable sheets."""
     school_class = selectors.access_admin_class(establishment, cid)
-    form = forms.ClassCodesForm(request.POST or None)
+    form = forms.ClassCodesForm(posted(request))
     if request.method == "POST" and form.is_valid():
         audience = set(form.cleaned_data["audience"])
         only_new = form.cleaned_data["only_not_activated"]
@@ -415,7 +420,7 @@ def group_list(request, establishment):
 @establishment_view
 def group_create(request, establishment):
     year = selectors.current_year(establishment)
-    form = forms.GroupForm(request.POST or None, establishment=establishment, year=year,
+    form = forms.GroupForm(posted(request), establishment=establishment, year=year,
                            initial={"school_year": year})
     if request.method == "POST" and form.is_valid():
         try:
@@ -433,7 +438,7 @@ def group_create(request, establishment):
 def group_detail(request, establishment, gid):
     group = selectors.access_admin_group(establishment, gid)
     candidates = selectors.group_candidates(group)
-    form = forms.GroupMembersForm(request.POST or None, candidates=candidates,
+    form = forms.GroupMembersForm(posted(request), candidates=candidates,
                                   initial={"pupils": [p for p in candidates if p.in_group]})
     if request.method == "POST" and form.is_valid():
         try:
@@ -453,7 +458,7 @@ def group_detail(request, establishment, gid):
 @establishment_view
 def group_edit(request, establishment, gid):
     group = selectors.access_admin_group(establishment, gid)
-    form = forms.GroupForm(request.POST or None, establishment=establishment, year=group.school_year, editing=True,
+    form = forms.GroupForm(posted(request), establishment=establishment, year=group.school_year, editing=True,
                            initial={"code": group.code, "label": group.label, "kind": group.kind,
                                     "classes": list(group.classes.all())})
     if request.method == "POST" and form.is_valid():
@@ -514,7 +519,7 @@ def person_create(request, establishment):
     year = selectors.current_year(establishment)
     classes = SchoolClass.objects.filter(establishment=establishment, school_year=year).order_by("level", "code")
     initial = {"role": request.GET.get("role", Role.PUPIL), "school_class": request.GET.get("classe")}
-    form = forms.PersonCreateForm(request.POST or None, classes=classes, initial=initial)
+    form = forms.PersonCreateForm(posted(request), classes=classes, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             person = services.person_create(actor=request.actor, establishment=establishment, **form.cleaned_data)
@@ -566,7 +571,7 @@ def person_detail(request, establishment, pid):
 @establishment_view
 def person_edit(request, establishment, pid):
     person = selectors.access_admin_person(request.actor, establishment, pid)
-    form = forms.PersonIdentityForm(request.POST or None, initial={
+    form = forms.PersonIdentityForm(posted(request), initial={
         name: getattr(person, name) for name in services.PERSON_FIELDS})
     if request.method == "POST" and form.is_valid():
         services.person_update(actor=request.actor, establishment=establishment, person=person, **form.cleaned_data)
@@ -650,7 +655,7 @@ def guardian_link_add(request, establishment, pid):
     pupil = selectors.access_admin_person(request.actor, establishment, pid)
     if not Membership.objects.filter(user=pupil, establishment=establishment, role=Role.PUPIL).exists():
         raise Http404
-    form = forms.GuardianLinkCreateForm(request.POST or None, guardians=selectors.guardians_in(establishment),
+    form = forms.GuardianLinkCreateForm(posted(request), guardians=selectors.guardians_in(establishment),
                                         initial={"legal_authority": True, "receives_correspondence": True,
                                                  "contact_order": len(selectors.guardians_of(pupil)) + 1})
     if request.method == "POST" and form.is_valid():
@@ -671,7 +676,7 @@ def guardian_link_add(request, establishment, pid):
 def guardian_link_edit(request, establishment, pid, lid):
     pupil = selectors.access_admin_person(request.actor, establishment, pid)
     link = selectors.access_guardian_link(establishment, pupil, lid)
-    form = forms.GuardianLinkForm(request.POST or None, initial={
+    form = forms.GuardianLinkForm(posted(request), initial={
         "relation": link.relation, "legal_authority": link.legal_authority,
         "receives_correspondence": link.receives_correspondence, "contact_order": link.contact_order,
         "denied_services": link.denied_services})

@@ -62,8 +62,9 @@ def current_year(establishment: Establishment) -> SchoolYear | None:
     return SchoolYear.objects.filter(establishment=establishment, is_current=True).first()
 
 
-def school_years(establishment: Establishment) -> QuerySet[SchoolYear]:
-    return SchoolYear.objects.filter(establishment=establishment).prefetch_related("periods").order_by("-start")
+def school_years(establishment: Establishment, *, with_periods: bool = False) -> QuerySet[SchoolYear]:
+    queryset = SchoolYear.objects.filter(establishment=establishment).order_by("-start")
+    return queryset.prefetch_related("periods") if with_periods else queryset
 
 
 def access_school_year(establishment: Establishment, year_id) -> SchoolYear:
