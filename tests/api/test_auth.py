@@ -46,7 +46,7 @@ def test_api_session_unsafe_method_without_csrf_403(world):
 def test_api_session_unsafe_method_with_csrf_header_201(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.one.teacher_a)
-    client.get("/api/jetons/")  # sets the csrftoken cookie
+    client.get("/compte/jetons-api/")  # sets the csrftoken cookie
     csrf = client.cookies["csrftoken"].value
     response = client.post(f"{API}/tokens", {"name": "x"}, content_type="application/json",
                            headers={"X-CSRFToken": csrf})
@@ -207,3 +207,22 @@ def test_api_bad_token_throttle_ignores_forged_forwarded_for(world, settings):
     statuses = [client.get(f"{API}/me", headers={"Authorization": "Bearer preau_abc_wrong",
                                                  "X-Forwarded-For": f"10.9.9.{i}"}).status_code for i in range(3)]
     assert statuses == [401, 401, 429]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", ["not_activated", "must_change_password"])
+def test_api_token_refused_while_account_has_pending_step(world, bearer, state):
+    from django.utils import timezone
+
+    user = world.one.teacher_b
+    client, headers = bearer(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    if state == "not_activated":
+        user.activated_at = None
+    else:
+        user.must_change_password = True
+    user.save()
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    user.activated_at, user.must_change_password = timezone.now(), False
+    user.save()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200

@@ -1,4 +1,4 @@
-"""Personal API tokens: JSON endpoints and the /api/jetons/ pages (create shown once, list, revoke), audited."""
+"""Personal API tokens: JSON endpoints and the /compte/jetons-api/ pages (create shown once, list, revoke), audited."""
 
 import pytest
 from django.test import Client
@@ -99,16 +99,16 @@ def test_api_tokens_anonymous_401(world, client):
 # --- HTML pages ----------------------------------------------------------------------------------------------------
 
 def test_pages_tokens_anonymous_redirected_to_login(client):
-    response = client.get("/api/jetons/")
+    response = client.get("/compte/jetons-api/")
     assert response.status_code == 302 and "/compte/connexion/" in response["Location"]
 
 
 def test_pages_tokens_list_and_create_shows_token_once(world, as_user):
     client = as_user(world.one.mother_b)
-    page = client.get("/api/jetons/")
+    page = client.get("/compte/jetons-api/")
     assert page.status_code == 200
     assert "Jetons d'API" in page.content.decode() and "Vous n'avez aucun jeton actif." in page.content.decode()
-    response = client.post("/api/jetons/", {"name": "Agenda", "expires_in_days": "90"})
+    response = client.post("/compte/jetons-api/", {"name": "Agenda", "expires_in_days": "90"})
     assert response.status_code == 201
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
     html = response.content.decode()
@@ -116,20 +116,20 @@ def test_pages_tokens_list_and_create_shows_token_once(world, as_user):
     clear = html.split('id="jeton" value="')[1].split('"')[0]
     assert clear.startswith(f"preau_{token.prefix}_") and token.matches(clear.split("_", 2)[2])
     assert token.expires_at is not None
-    listing = client.get("/api/jetons/").content.decode()
+    listing = client.get("/compte/jetons-api/").content.decode()
     assert "Agenda" in listing and clear not in listing
     assert AuditEvent.objects.filter(action="api_token_created", actor=world.one.mother_b).count() == 1
 
 
 def test_pages_tokens_create_without_expiry(world, as_user):
-    as_user(world.one.teacher_b).post("/api/jetons/", {"name": "Long", "expires_in_days": ""})
+    as_user(world.one.teacher_b).post("/compte/jetons-api/", {"name": "Long", "expires_in_days": ""})
     assert ApiToken.objects.get(user=world.one.teacher_b).expires_at is None
 
 
 @pytest.mark.parametrize("data", [{"name": ""}, {"name": "   "}, {"name": "x" * 101},
                                   {"name": "ok", "expires_in_days": "7000"}, {"name": "ok", "expires_in_days": "-1"}])
 def test_pages_tokens_create_invalid_shows_french_errors(world, as_user, data):
-    response = as_user(world.one.teacher_b).post("/api/jetons/", data)
+    response = as_user(world.one.teacher_b).post("/compte/jetons-api/", data)
     assert response.status_code == 400
     html = response.content.decode()
     assert 'aria-invalid="true"' in html and "errorlist" in html
@@ -139,9 +139,9 @@ def test_pages_tokens_create_invalid_shows_french_errors(world, as_user, data):
 def test_pages_tokens_revoke_confirm_then_revoke(world, as_user):
     token, clear = make_token(world.one.head, name="Tableur")
     client = as_user(world.one.head)
-    confirm = client.get(f"/api/jetons/{token.pk}/revoquer/")
+    confirm = client.get(f"/compte/jetons-api/{token.pk}/revoquer/")
     assert confirm.status_code == 200 and "Tableur" in confirm.content.decode()
-    response = client.post(f"/api/jetons/{token.pk}/revoquer/", follow=True)
+    response = client.post(f"/compte/jetons-api/{token.pk}/revoquer/", follow=True)
     assert response.status_code == 200 and "est révoqué" in response.content.decode()
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -152,8 +152,8 @@ def test_pages_tokens_revoke_confirm_then_revoke(world, as_user):
 def test_pages_tokens_revoke_other_person_token_404(world, as_user):
     token, _clear = make_token(world.one.head)
     client = as_user(world.one.cpe)
-    assert client.get(f"/api/jetons/{token.pk}/revoquer/").status_code == 404
-    assert client.post(f"/api/jetons/{token.pk}/revoquer/").status_code == 404
+    assert client.get(f"/compte/jetons-api/{token.pk}/revoquer/").status_code == 404
+    assert client.post(f"/compte/jetons-api/{token.pk}/revoquer/").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
 
@@ -162,7 +162,7 @@ def test_pages_tokens_revoke_requires_csrf(world):
     token, _clear = make_token(world.one.head)
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.one.head)
-    assert client.post(f"/api/jetons/{token.pk}/revoquer/").status_code == 403
+    assert client.post(f"/compte/jetons-api/{token.pk}/revoquer/").status_code == 403
     token.refresh_from_db()
     assert token.revoked_at is None
 
@@ -190,3 +190,8 @@ def test_api_tokens_split_keeps_underscores_in_secret():
     from preau.api.selectors import split_token
 
     assert split_token("preau_abc_de_f-g") == ("abc", "de_f-g")
+
+
+def test_token_page_is_linked_from_the_profile(world, as_user):
+    page = as_user(world.one.teacher_b).get("/compte/profil/").content.decode()
+    assert 'href="/compte/jetons-api/"' in page

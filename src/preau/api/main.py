@@ -16,7 +16,7 @@ api = NinjaAPI(
     version="1",
     description=(
         "API de l'espace numérique de travail Préau. Authentification par jeton personnel "
-        "(`Authorization: Bearer preau_…`, créé sur /api/jetons/) ou par la session du navigateur "
+        "(`Authorization: Bearer preau_…`, créé sur /compte/jetons-api/) ou par la session du navigateur "
         "(en-tête `X-CSRFToken` pour les méthodes qui modifient). Erreurs : `{\"detail\": \"…\"}`. "
         "Un objet absent et un objet que vous n'avez pas le droit de voir répondent de la même façon (404)."
     ),

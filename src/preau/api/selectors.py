@@ -53,7 +53,11 @@ def token_for_bearer(raw: str) -> ApiToken | None:
         return None
     prefix, secret = parsed
     token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not token.matches(secret) or not token.is_usable() or not token.user.is_active:
+    if token is None or not token.matches(secret) or not token.is_usable():
+        return None
+    user = token.user
+    # An account with a pending step (not activated, password to change after a reset) cannot use its tokens.
+    if not user.is_active or not user.is_activated or user.must_change_password:
         return None
     return token
 

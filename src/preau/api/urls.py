@@ -30,5 +30,5 @@ def _api_urlpatterns():
 
 urlpatterns = [
     path("api/v1/", _api_urlpatterns()),
-    path("api/jetons/", include("preau.api.page_urls")),
+    path("compte/jetons-api/", include("preau.api.page_urls")),
 ]

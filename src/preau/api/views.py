@@ -1,4 +1,4 @@
-"""HTML pages to manage one's own API tokens: /api/jetons/ (list + create), revoke with a confirmation."""
+"""HTML pages to manage one's own API tokens: /compte/jetons-api/ (list + create), revoke with a confirmation."""
 
 from __future__ import annotations
 
