@@ -162,6 +162,9 @@ PREAU_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.integer("PREAU_LOGIN_MAX_FAILURES_PER
 PREAU_LOGIN_MAX_FAILURES_PER_IP = env.integer("PREAU_LOGIN_MAX_FAILURES_PER_IP", 50)
 # Number of reverse proxies in front of Préau that append to X-Forwarded-For (0: use the socket's address).
 PREAU_TRUSTED_PROXIES = env.integer("PREAU_TRUSTED_PROXIES", 0)
+# API rate limits ("N/min", "N/h"; empty disables): per person, and failed bearer tokens per client address.
+PREAU_API_RATE = env.get("PREAU_API_RATE", "1200/min")
+PREAU_API_BAD_TOKEN_RATE = env.get("PREAU_API_BAD_TOKEN_RATE", "30/min")
 PREAU_ACTIVATION_CODE_DAYS = env.integer("PREAU_ACTIVATION_CODE_DAYS", 120)
 # The address printed on activation sheets (people type it by hand).
 PREAU_SITE_URL = env.get("PREAU_SITE_URL", "http://127.0.0.1:8000")
