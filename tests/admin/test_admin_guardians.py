@@ -132,3 +132,33 @@ def test_admin_guardians_remove_get_not_allowed(world, as_user):
     url = admin_url("guardian_link_remove", s.establishment.pk, s.pupil_b.pk, link.pk)
     assert as_user(s.ent_admin).get(url).status_code == 405
     assert GuardianLink.objects.filter(pk=link.pk).exists()
+
+
+def test_admin_guardians_create_new_guardian_from_pupil_page_links_them(world, as_user):
+    s = world.one
+    client = as_user(s.ent_admin)
+    url = admin_url("person_create", s.establishment.pk) + f"?enfant={s.pupil_b.pk}"
+    assert client.get(url).context["form"]["role"].value() == "guardian"
+    response = client.post(url, {"first_name": "Marc", "last_name": "Beau-Père", "role": "guardian"})
+    link = GuardianLink.objects.get(guardian__last_name="Beau-Père", pupil=s.pupil_b)
+    assert response["Location"] == admin_url("guardian_link_edit", s.establishment.pk, s.pupil_b.pk, link.pk)
+    assert link.contact_order == 3 and link.relation == "other"
+    assert AuditEvent.objects.filter(action="guardian_link_changed", subject=s.pupil_b).exists()
+
+
+def test_admin_guardians_create_from_pupil_of_other_establishment_404(world, as_user):
+    s = world.one
+    url = admin_url("person_create", s.establishment.pk) + f"?enfant={world.two.pupil_b.pk}"
+    response = as_user(s.ent_admin).post(url, {"first_name": "Marc", "last_name": "Intrus", "role": "guardian"})
+    assert response.status_code == 404
+    assert not GuardianLink.objects.filter(guardian__last_name="Intrus").exists()
+
+
+def test_admin_guardians_create_from_non_pupil_rolls_back(world, as_user):
+    s = world.one
+    url = admin_url("person_create", s.establishment.pk) + f"?enfant={s.teacher_b.pk}"
+    response = as_user(s.ent_admin).post(url, {"first_name": "Marc", "last_name": "Orphelin", "role": "guardian"})
+    assert response.status_code == 400
+    assert "n&#x27;est pas élève" in response.content.decode()
+    from preau.accounts.models import User
+    assert not User.objects.filter(last_name="Orphelin").exists()

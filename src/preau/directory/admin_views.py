@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -518,21 +519,39 @@ def person_list(request, establishment):
 def person_create(request, establishment):
     year = selectors.current_year(establishment)
     classes = SchoolClass.objects.filter(establishment=establishment, school_year=year).order_by("level", "code")
-    initial = {"role": request.GET.get("role", Role.PUPIL), "school_class": request.GET.get("classe")}
+    # ?enfant=<pupil id>: creating a guardian from a pupil's page links them to that pupil at once.
+    child = None
+    if request.GET.get("enfant"):
+        child = selectors.access_admin_person(request.actor, establishment, request.GET["enfant"])
+    initial = {"role": Role.GUARDIAN if child else request.GET.get("role", Role.PUPIL),
+               "school_class": request.GET.get("classe")}
     form = forms.PersonCreateForm(posted(request), classes=classes, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            person = services.person_create(actor=request.actor, establishment=establishment, **form.cleaned_data)
+            with transaction.atomic():
+                person = services.person_create(actor=request.actor, establishment=establishment,
+                                                **form.cleaned_data)
+                link = None
+                if child is not None and person.memberships.filter(role=Role.GUARDIAN).exists():
+                    link = services.guardian_link_create(
+                        actor=request.actor, establishment=establishment, guardian=person, pupil=child,
+                        relation=GuardianLink.Relation.OTHER,
+                        contact_order=len(selectors.guardians_of(child)) + 1)
         except ValidationError as error:
             apply_errors(form, error)
         else:
             messages.success(request, _("Personne créée avec l'identifiant %(username)s.") % {
                 "username": person.username})
+            if link is not None:
+                messages.info(request, _("Précisez maintenant le lien avec %(name)s.") % {"name": child.full_name})
+                return redirect("directory_admin:guardian_link_edit", establishment.pk, child.pk, link.pk)
             return redirect(person_url(establishment, person))
-    return form_page(request, establishment, form, title=_("Nouvelle personne"), submit=_("Créer"),
+    title = (_("Nouveau responsable de %(name)s") % {"name": child.full_name}) if child else _("Nouvelle personne")
+    return form_page(request, establishment, form, title=title, submit=_("Créer"),
                      intro=_("Le compte sera activé par la personne avec un code d'activation, "
                              "à générer ensuite depuis sa fiche."),
-                     cancel_url=reverse("directory_admin:person_list", args=[establishment.pk]))
+                     cancel_url=person_url(establishment, child) if child else reverse(
+                         "directory_admin:person_list", args=[establishment.pk]))
 
 
 def _person_context(request, establishment, person, **extra):

@@ -377,9 +377,6 @@ def person_create(*, actor: policy.Actor, establishment: Establishment, first_na
     _require_admin_of(actor, establishment.pk)
     if role not in Role.values:
         raise ValidationError({"role": _("Rôle inconnu.")})
-    if role == Role.ENT_ADMIN and not actor.is_global_admin and establishment.pk not in actor.establishment_ids(
-            Role.ENT_ADMIN):
-        raise PermissionDenied
     functions = _check_functions(role, functions)
     _current_class_of(establishment.pk, school_class)
     if role == Role.PUPIL and school_class is None:
