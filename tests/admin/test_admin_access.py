@@ -70,7 +70,13 @@ def test_admin_get_screens_ent_admin_own_establishment_200(world, as_user):
         if method == "get":
             response = client.get(url)
             assert response.status_code == 200, url
-            assert world.two.establishment.name not in response.content.decode(), url
+            body = response.content.decode()
+            assert world.two.establishment.name not in body, url
+            # The strict CSP forbids inline scripts and styles.
+            assert "<script" not in body and " style=" not in body, url
+            # One page title, every table header scoped.
+            assert body.count("<h1") == 1, url
+            assert body.count("<th>") == 0, url
 
 
 def test_admin_get_screens_global_admin_any_establishment_200(world, as_user):

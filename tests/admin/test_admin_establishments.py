@@ -118,3 +118,20 @@ def test_admin_establishments_list_global_admin_paginated_bounded_queries(world,
     page3 = client.get(admin_url("establishment_list"), {"page": 3})
     assert len(page3.context["page"].object_list) == 22
     assert client.get(admin_url("establishment_list"), {"page": "abc"}).status_code == 200
+
+
+def test_admin_establishments_deactivate_global_admin_only(world, as_user):
+    e = world.two.establishment
+    assert as_user(world.two.ent_admin).post(admin_url("establishment_deactivate", e.pk)).status_code == 403
+    e.refresh_from_db()
+    assert e.is_active
+    client = as_user(world.global_admin)
+    assert client.post(admin_url("establishment_deactivate", e.pk)).status_code == 302
+    e.refresh_from_db()
+    assert not e.is_active
+    # Its people lose their roles there (the policy ignores inactive establishments).
+    from preau.access import policy
+    assert policy.actor_for(world.two.teacher_b).establishment_ids() == set()
+    client.post(admin_url("establishment_reactivate", e.pk))
+    e.refresh_from_db()
+    assert e.is_active

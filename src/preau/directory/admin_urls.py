@@ -13,6 +13,8 @@ urlpatterns = [
     path("etablissements/nouveau/", v.establishment_create, name="establishment_create"),
     path(E, v.establishment_detail, name="establishment_detail"),
     path(E + "modifier/", v.establishment_edit, name="establishment_edit"),
+    path(E + "desactiver/", v.establishment_set_active, {"active": False}, name="establishment_deactivate"),
+    path(E + "reactiver/", v.establishment_set_active, {"active": True}, name="establishment_reactivate"),
     # School years and periods
     path(E + "annees/", v.year_list, name="year_list"),
     path(E + "annees/<int:yid>/", v.year_detail, name="year_detail"),

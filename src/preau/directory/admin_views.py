@@ -190,6 +190,16 @@ def establishment_edit(request, establishment):
                      cancel_url=reverse("directory_admin:establishment_detail", args=[establishment.pk]))
 
 
+@establishment_view
+@require_POST
+def establishment_set_active(request, establishment, active: bool):
+    if not request.actor.is_global_admin:
+        raise PermissionDenied
+    services.establishment_set_active(actor=request.actor, establishment=establishment, active=active)
+    messages.success(request, _("Établissement réactivé.") if active else _("Établissement désactivé."))
+    return redirect("directory_admin:establishment_detail", establishment.pk)
+
+
 # --- School years and periods ---------------------------------------------------------------------------------
 
 @establishment_view
@@ -794,8 +804,8 @@ def person_password_reset(request, establishment, pid):
     return render(request, "directory/admin/code_shown.html", {
         "establishment": establishment, "person": person, "code": code,
         "title": _("Réinitialisation du mot de passe de %(name)s") % {"name": person.full_name},
-        "explanation": _("L'ancien mot de passe ne fonctionne plus. Communiquez ce code à la personne : elle "
-                         "l'utilisera avec son identifiant pour choisir un nouveau mot de passe. "
-                         "Il ne sera plus affiché."),
+        "explanation": _("Communiquez ce code à la personne : elle l'utilisera avec son identifiant pour choisir "
+                         "un nouveau mot de passe (l'ancien reste valable jusque-là). Tout code précédent est "
+                         "annulé. Ce code ne sera plus affiché."),
     })
 
