@@ -194,3 +194,24 @@ def test_directory_class_page_many_pupils_bounded_queries(world, as_user, django
     with django_assert_max_num_queries(15):
         response = client.get(url("class_detail", s.class_a.pk))
     assert len(response.context["pupils"]) == 61
+
+
+def test_directory_home_teacher_of_two_establishments_follows_the_switcher(world, as_user):
+    from preau.directory.testing import add_membership
+
+    s = world.one
+    add_membership(s.teacher_b, world.two.establishment, "teacher")
+    client = as_user(s.teacher_b)
+    first = {c.pk for c in client.get(url("home")).context["classes"]}
+    client.post(reverse("core:switch_establishment"), {"establishment": world.two.establishment.pk})
+    second = {c.pk for c in client.get(url("home")).context["classes"]}
+    assert first == {s.class_a.pk, s.class_b.pk}  # establishments come in name order: Jean Moulin first
+    assert second == {world.two.class_a.pk, world.two.class_b.pk}
+
+
+def test_directory_home_global_admin_uses_search(world, as_user):
+    client = as_user(world.global_admin)
+    response = client.get(url("home"))
+    assert response.status_code == 200 and list(response.context["classes"]) == []
+    found = client.get(url("person_list"), {"q": world.two.pupil_b.username}).context["page"]
+    assert world.two.pupil_b.pk in [p.pk for p in found]

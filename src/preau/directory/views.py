@@ -13,6 +13,7 @@ from django.shortcuts import render
 
 from preau.access import policy
 from preau.audit.services import record_sensitive_read
+from preau.core import context
 
 from . import forms, selectors
 from .models import Role
@@ -23,12 +24,16 @@ ROLE_FILTERS = [(Role.PUPIL, Role.PUPIL.label), (Role.TEACHER, Role.TEACHER.labe
 
 @login_required
 def home(request):
+    """Classes and groups of the current establishment (the header's switcher) that the person may see."""
     actor = request.actor
+    establishment = context.establishment(request)
+    classes, groups = selectors.visible_classes(actor), selectors.visible_groups(actor)
+    if establishment is not None:
+        classes, groups = classes.filter(establishment=establishment), groups.filter(establishment=establishment)
+    else:  # a global admin belongs to no establishment: the search is the way in
+        classes, groups = classes.none(), groups.none()
     return render(request, "directory/home.html", {
-        "classes": selectors.visible_classes(actor),
-        "groups": selectors.visible_groups(actor),
-        "child_links": actor.child_links,
-        "search": forms.SearchForm(),
+        "classes": classes, "groups": groups, "establishment": establishment, "child_links": actor.child_links,
     })
 
 
@@ -37,12 +42,12 @@ def class_detail(request, class_id):
     actor = request.actor
     school_class = policy.access_class(actor, class_id)
     can_list = policy.can_list_class_members(actor, school_class)
-    context = {"school_class": school_class, "can_list": can_list}
+    page = {"school_class": school_class, "can_list": can_list}
     if can_list:
-        context.update(selectors.class_members(school_class, actor))
+        page.update(selectors.class_members(school_class, actor))
     else:
-        context["assignments"] = selectors.class_visible_assignments(school_class, actor)
-    return render(request, "directory/class_detail.html", context)
+        page["assignments"] = selectors.class_visible_assignments(school_class, actor)
+    return render(request, "directory/class_detail.html", page)
 
 
 @login_required
@@ -77,6 +82,6 @@ def person_card(request, person_id):
     show_contact = policy.can_read_contact_details(actor, person)
     if show_contact and not _is_family_read(actor, person):
         record_sensitive_read(actor=request.user, subject=person, target="directory.contact", request=request)
-    context = selectors.person_card(actor, person)
-    context.update({"show_contact": show_contact, "is_self": person.pk == actor.id})
-    return render(request, "directory/person_card.html", context)
+    card = selectors.person_card(actor, person)
+    card.update({"show_contact": show_contact, "is_self": person.pk == actor.id})
+    return render(request, "directory/person_card.html", card)
