@@ -30,6 +30,7 @@ ROLES = ("pupil", "guardian", "teacher", "staff", "ent_admin")
 def pick_people(per_role: int, password: str) -> list[dict]:
     """Active, activated seeded people with the demo password, `per_role` of each role, in a stable order."""
     from django.contrib.auth.hashers import check_password
+    from django.db.models import Count
 
     from preau.accounts.models import User
     from preau.directory.models import Membership
@@ -37,10 +38,14 @@ def pick_people(per_role: int, password: str) -> list[dict]:
     chosen: list[dict] = []
     seen: set[int] = set()
     verified: dict[str, bool] = {}  # seeded people share one hash: verify each distinct hash once
+    # People holding one role only (the seed also has, say, teachers who are parents): the same kind of person
+    # is then picked in every school size, and query counts compare like with like.
+    single = (Membership.objects.filter(is_active=True).values("user_id").annotate(n=Count("id"))
+              .filter(n=1).values("user_id"))
     for role in ROLES:
         users = (User.objects.filter(pk__in=Membership.objects.filter(role=role, is_active=True).values("user_id"),
                                      is_active=True, activated_at__isnull=False, is_global_admin=False)
-                 .exclude(pk__in=seen).order_by("external_id", "username"))
+                 .filter(pk__in=single).exclude(pk__in=seen).order_by("external_id", "username"))
         taken = 0
         for user in users.iterator():
             if taken >= per_role:

@@ -6,8 +6,8 @@
 #
 # For each school size: recreate the PostgreSQL database $BENCH_DB (default preau_bench: it is DROPPED), empty
 # Redis db $BENCH_REDIS_DB (default 7), migrate, `preau seed`, collect static files, start gunicorn with the
-# production settings (2 sync workers, one per core) on 127.0.0.1:$BENCH_PORT, log people of every role in
-# (bench/prepare.py), count SQL queries per URL (bench/query_counts.py), then drive wrk (2 threads,
+# production settings (2 sync workers, one per core) on a free loopback port (or $BENCH_PORT), log people of
+# every role in (bench/prepare.py), count SQL queries per URL (bench/query_counts.py), then drive wrk (2 threads,
 # 16 connections, loopback only) through three scenarios: (a) login POST + dashboard, (b) dashboard,
 # (c) directory API. Results go to bench/results/<timestamp>/ and the summary (bench/report.py) is printed.
 # Everything started here is stopped on exit (trap). See docs/performance.md.
@@ -19,7 +19,8 @@ VENV=${VENV:-$ROOT/.venv}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=${BENCH_DB:-preau_bench}
 BENCH_REDIS_DB=${BENCH_REDIS_DB:-7}
-PORT=${BENCH_PORT:-8765}
+# A free loopback port unless told (other servers may run on this machine).
+PORT=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 SIZES=${BENCH_SIZES:-"10 1000"}
 DURATION=${BENCH_DURATION:-20s}
 WARMUP=${BENCH_WARMUP:-3s}
@@ -27,6 +28,10 @@ THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 WORKERS=${BENCH_WORKERS:-2}
 PER_ROLE=${BENCH_PER_ROLE:-8}
+# Wait (at most BENCH_QUIET_WAIT seconds) for the 1-minute load average to fall below BENCH_QUIET before each
+# size: a shared machine skews the figures. Off when BENCH_QUIET is empty.
+QUIET=${BENCH_QUIET:-}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-300}
 RUN=${BENCH_OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
 BASE=http://127.0.0.1:$PORT
 
@@ -81,6 +86,12 @@ cat "$RUN/machine.txt"
 for SIZE in $SIZES; do
   OUT=$RUN/pupils-$SIZE
   mkdir -p "$OUT"
+  if [ -n "$QUIET" ]; then
+    waited=0
+    while awk -v q="$QUIET" '{ exit !($1 >= q) }' /proc/loadavg && [ "$waited" -lt "$QUIET_WAIT" ]; do
+      sleep 5; waited=$((waited + 5))
+    done
+  fi
   # Other work on the machine skews the figures: note the load before each size.
   echo "load average before the $SIZE-pupil run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/machine.txt"
   echo
@@ -91,12 +102,19 @@ for SIZE in $SIZES; do
   preau migrate --noinput -v0
   preau collectstatic --noinput -v0
   preau seed --seed 1 --establishments 1 --pupils "$SIZE" | tee "$OUT/seed.txt" | tail -2
+  # Planner statistics, as autovacuum would have them on a live server (bulk-inserted tables have none yet).
+  psql "$DATABASE_URL" -q -c "VACUUM ANALYZE"
 
+  if curl -s -o /dev/null "$BASE/" 2>/dev/null; then
+    echo "bench: something already answers on $BASE; set BENCH_PORT to a free port" >&2; exit 1
+  fi
   "$VENV/bin/gunicorn" preau.wsgi --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
     --error-logfile "$OUT/gunicorn.log" --log-level warning &
   GUNICORN_PID=$!
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.2; done
-  curl -fsS "$BASE/healthz" >/dev/null || { echo "gunicorn did not answer; see $OUT/gunicorn.log" >&2; exit 1; }
+  if ! kill -0 "$GUNICORN_PID" 2>/dev/null || ! curl -fsS "$BASE/healthz" >/dev/null; then
+    echo "bench: gunicorn did not start or answer; see $OUT/gunicorn.log" >&2; exit 1
+  fi
 
   "$VENV/bin/python" bench/prepare.py --base-url "$BASE" --out "$OUT/data.lua" --per-role "$PER_ROLE"
   echo "SQL queries per request (login POST, then first/steady GET):"
