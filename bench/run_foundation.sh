@@ -28,6 +28,8 @@ THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 WORKERS=${BENCH_WORKERS:-2}
 PER_ROLE=${BENCH_PER_ROLE:-8}
+# Extra gunicorn options, e.g. "--worker-class gthread --threads 4" (default: sync workers).
+read -r -a GUNICORN_EXTRA <<< "${BENCH_GUNICORN_ARGS:-}"
 # Wait (at most BENCH_QUIET_WAIT seconds) for the 1-minute load average to fall below BENCH_QUIET before each
 # size: a shared machine skews the figures. Off when BENCH_QUIET is empty.
 QUIET=${BENCH_QUIET:-}
@@ -79,7 +81,7 @@ preau() { "$VENV/bin/preau" "$@"; }
   echo "postgresql: $(psql "$PG/postgres" -Atc 'show server_version'), redis: $(redis-cli INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r')"
   echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
   echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; gunicorn --workers $WORKERS (sync)"
+  echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; gunicorn --workers $WORKERS ${BENCH_GUNICORN_ARGS:-(sync)}"
 } > "$RUN/machine.txt"
 cat "$RUN/machine.txt"
 
@@ -109,7 +111,7 @@ for SIZE in $SIZES; do
     echo "bench: something already answers on $BASE; set BENCH_PORT to a free port" >&2; exit 1
   fi
   "$VENV/bin/gunicorn" preau.wsgi --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
-    --error-logfile "$OUT/gunicorn.log" --log-level warning &
+    --error-logfile "$OUT/gunicorn.log" --log-level warning ${GUNICORN_EXTRA[@]+"${GUNICORN_EXTRA[@]}"} &
   GUNICORN_PID=$!
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.2; done
   if ! kill -0 "$GUNICORN_PID" 2>/dev/null || ! curl -fsS "$BASE/healthz" >/dev/null; then
