@@ -18,3 +18,8 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_favicon_redirects_to_the_static_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.url.endswith("preau/favicon.svg")

@@ -165,15 +165,31 @@ def test_login_page_authenticated_person_redirected(client, world, login):
 
 
 def test_login_argon2_used_for_real_password(settings, world, post_login):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher",
-                                 "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    from preau.settings.base import PASSWORD_HASHERS
+
+    settings.PASSWORD_HASHERS = PASSWORD_HASHERS  # the production list, not the test suite's fast hasher
     user = world.one.teacher_a
     user.set_password("Un-mot-de-passe-solide-2026")
     user.save()
     user.refresh_from_db()
-    assert user.password.startswith("argon2$argon2id$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
     assert identify_hasher(user.password).algorithm == "argon2"
     assert post_login(user.username, "Un-mot-de-passe-solide-2026").status_code == 302
+
+
+def test_login_upgrades_hashes_made_with_other_argon2_parameters(settings, world, post_login):
+    from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
+
+    from preau.settings.base import PASSWORD_HASHERS
+
+    settings.PASSWORD_HASHERS = PASSWORD_HASHERS
+    user = world.one.teacher_a
+    user.password = make_password("Un-mot-de-passe-solide-2026", hasher=Argon2PasswordHasher())
+    user.save()
+    assert "m=102400,t=2,p=8" in user.password
+    assert post_login(user.username, "Un-mot-de-passe-solide-2026").status_code == 302
+    user.refresh_from_db()
+    assert "m=19456,t=2,p=1" in user.password
 
 
 def test_login_lock_message_tells_when_to_retry(settings, world, post_login):

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +28,11 @@ def home(request):
         "role_labels": [ROLE_LABELS[role] for role in sorted(summary["roles"])],
         "summary": summary,
     })
+
+
+@require_GET
+def favicon(request):
+    return redirect(static("preau/favicon.svg"), permanent=True)
 
 
 def _back(request):

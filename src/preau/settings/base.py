@@ -97,9 +97,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "preau.accounts.hashers.PreauArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Argon2id parameters (OWASP: m=19 MiB, t=2, p=1); see accounts/hashers.py.
+PREAU_ARGON2_TIME_COST = env.integer("PREAU_ARGON2_TIME_COST", 2)
+PREAU_ARGON2_MEMORY_KIB = env.integer("PREAU_ARGON2_MEMORY_KIB", 19456)
+PREAU_ARGON2_PARALLELISM = env.integer("PREAU_ARGON2_PARALLELISM", 1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

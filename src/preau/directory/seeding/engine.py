@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from preau.accounts.models import User
@@ -683,7 +683,16 @@ def seed_directory(options: SeedOptions, progress: Callable[[str], None] | None 
         say(f"[{unit + 1}/{unit_count}] {', '.join(result.names)} : {counts['pupils']} élèves, "
             f"{counts['guardians']} responsables, {counts['teachers']} enseignants, {counts['staff']} personnels "
             f"({result.seconds:.1f} s)")
+    if total:
+        _refresh_planner_statistics()
     return SeedReport(units=results, counts=total, seconds=time.monotonic() - started, global_admin=global_admin)
+
+
+def _refresh_planner_statistics() -> None:
+    """After bulk inserts PostgreSQL's statistics are stale (it may plan for 2 rows where there are 100,000)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _global_admin(ctx: _Context) -> User:
