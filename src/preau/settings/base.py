@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "preau.directory",
     "preau.access",
     "preau.api",
+    "preau.imports",
 ]
 
 MIDDLEWARE = [

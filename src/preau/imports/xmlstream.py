@@ -1,0 +1,48 @@
+"""A streaming, safe XML reader for the national exports.
+
+lxml's iterparse with entities left unresolved, no DTD loading, no network access and the default size limits
+(no `huge_tree`): an external entity (`<!ENTITY x SYSTEM "file:///etc/passwd">`) is never read, and an entity
+reference in a value makes that record rejected. Each record element is cleared once handled, and its finished
+siblings dropped, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+
+class UnsafeXML(ValueError):
+    """A record uses an XML construct we refuse (an entity reference)."""
+
+
+def iter_elements(path: str | Path, tags: tuple[str, ...]) -> Iterator[tuple[int, etree._Element]]:
+    """Yield (record number from 1, element) for each element named in `tags`, then free it.
+
+    Raises lxml.etree.XMLSyntaxError (a subclass of SyntaxError) when the file is not well-formed, at the point
+    where it stops being readable: records before it have already been yielded.
+    """
+    context = etree.iterparse(
+        str(path), events=("end",), tag=tags, resolve_entities=False, no_network=True, load_dtd=False,
+        dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True,
+    )
+    for number, (_event, element) in enumerate(context, start=1):
+        try:
+            yield number, element
+        finally:
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    del context
+
+
+def text_of(element: etree._Element) -> str:
+    """The text of a leaf element, stripped; refuses entity references (never resolved)."""
+    for child in element:
+        if isinstance(child, etree._Entity):
+            raise UnsafeXML(child.text)
+    return (element.text or "").strip()
