@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,7 +40,8 @@ def _back(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         target = "/"
-    return redirect(target)
+    # Not redirect(): it would try `target` as a URL pattern name first (a NoReverseMatch, so a 500, for "abc").
+    return HttpResponseRedirect(target)
 
 
 @login_required
