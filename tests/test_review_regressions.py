@@ -34,3 +34,23 @@ def test_switchers_post_external_next_ignored(world, client):
     client.force_login(world.one.mother_b)
     response = client.post(reverse("core:switch_child"), {"child": "1", "next": "https://evil.example/"})
     assert response["Location"] == "/"
+
+
+def test_admin_group_create_post_huge_class_id_ent_admin_form_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:group_create", args=[s.establishment.pk])
+    response = client.post(url, {"school_year": s.year.pk, "code": "BIG", "label": "Big", "kind": "other",
+                                 "classes": ["99999999999999999999"]})
+    assert response.status_code == 400
+    assert not s.establishment.groups.filter(code="BIG").exists()
+
+
+def test_admin_group_members_post_huge_pupil_id_ent_admin_form_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:group_detail", args=[s.establishment.pk, s.group.pk])
+    response = client.post(url, {"pupils": [str(s.pupil_a.pk), "99999999999999999999"]})
+    assert response.status_code == 400
+    assert list(s.group.members.values_list("pupil_id", flat=True)) == [s.pupil_a.pk]
+

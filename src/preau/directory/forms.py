@@ -30,6 +30,25 @@ class DateInput(forms.DateInput):
         super().__init__(**kwargs)
 
 
+MAX_DB_INT = 2**63 - 1
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField whose ids out of the database's integer range are invalid choices (Django's
+    own lets them reach the `__in` query, which raises OverflowError, a 500, on SQLite)."""
+
+    def _check_values(self, value):
+        for pk in value or []:
+            try:
+                number = int(str(pk))
+            except (TypeError, ValueError):
+                continue  # Django's own check reports it
+            if not -MAX_DB_INT <= number <= MAX_DB_INT:
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                      params={"value": pk})
+        return super()._check_values(value)
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search"}))
@@ -98,7 +117,7 @@ class GroupForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=32)
     label = forms.CharField(label=_("Libellé"), max_length=120)
     kind = forms.ChoiceField(label=_("Type"), choices=TeachingGroup.Kind.choices)
-    classes = forms.ModelMultipleChoiceField(label=_("Classes concernées"), queryset=SchoolClass.objects.none(),
+    classes = IdsChoiceField(label=_("Classes concernées"), queryset=SchoolClass.objects.none(),
                                              required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, establishment: Establishment, year: SchoolYear | None, editing: bool = False,
@@ -113,7 +132,7 @@ class GroupForm(forms.Form):
 
 
 class GroupMembersForm(forms.Form):
-    pupils = forms.ModelMultipleChoiceField(label=_("Élèves du groupe"), queryset=User.objects.none(),
+    pupils = IdsChoiceField(label=_("Élèves du groupe"), queryset=User.objects.none(),
                                             required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, candidates, **kwargs):
