@@ -3,7 +3,11 @@ other defects fixed along the way. Runs on SQLite and on PostgreSQL (which rejec
 
 from __future__ import annotations
 
+import pytest
+from django.test import Client
 from django.urls import reverse
+
+from tests.admin.conftest import school_urls
 
 HOSTILE = ["", "x" * 5000, "abc", "-1", "2026-02-30", "a\x00b", "99999999999999999999", "c99999999"]
 # Every field name of the admin, accounts, annuaire and token forms, plus the GET parameters views read.
@@ -17,6 +21,82 @@ FIELDS = [
     "password", "new_password1", "new_password2", "old_password", "title", "text", "confirm", "contact-language",
     "contact-email", "contact-phone", "expires_in_days", "q", "page", "statut", "classe", "annee", "enfant",
 ]
+
+
+def _all_form_urls(world) -> list[str]:
+    s = world.one
+    urls = [url for _method, url in school_urls(s)]
+    urls += [reverse("directory_admin:home"), reverse("directory_admin:establishment_list"),
+             reverse("directory_admin:establishment_create")]
+    urls += [reverse(f"accounts:{name}") for name in (
+        "login", "login_second_factor", "logout", "activation", "activation_password", "password_reset",
+        "password_change", "charter_accept", "totp_setup", "recovery_codes", "recovery_codes_regenerate",
+        "totp_disable", "profile", "charter_admin_list")]
+    urls.append(reverse("accounts:charter_admin_detail", args=[s.establishment.pk]))
+    urls += ["/", reverse("core:switch_establishment"), reverse("core:switch_child"), "/annuaire/",
+             "/annuaire/personnes/", "/compte/jetons-api/", f"/annuaire/classes/{s.class_a.pk}/",
+             f"/annuaire/groupes/{s.group.pk}/", f"/annuaire/personnes/{s.pupil_a.pk}/"]
+    return urls
+
+
+def _call(client, method, url, data):
+    try:
+        return getattr(client, method)(url, data).status_code
+    except Exception as error:  # noqa: BLE001 - the test reports every crash at once
+        return f"{type(error).__name__}: {str(error)[:120]}"
+
+
+def test_forms_post_hostile_values_admin_accounts_no_server_error(world):
+    failures = []
+    urls = _all_form_urls(world)
+    for user in (world.global_admin, world.one.ent_admin, None):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        for url in urls:
+            for value in HOSTILE:
+                data = dict.fromkeys(FIELDS, value)
+                for method in ("get", "post"):
+                    status = _call(client, method, url, data)
+                    if not isinstance(status, int) or status >= 500:
+                        failures.append((getattr(user, "username", None), method, url, value[:12], status))
+    assert not failures
+
+
+@pytest.mark.parametrize("url_name", ["directory_admin:establishment_list", "directory:person_list"])
+def test_search_get_nul_query_global_admin_400(world, client, url_name):
+    client.force_login(world.global_admin)
+    assert client.get(reverse(url_name), {"q": "Mar\x00tin"}).status_code == 400
+    assert client.get(reverse(url_name), {"q": "Martin"}).status_code == 200
+
+
+def test_admin_lists_get_nul_parameters_ent_admin_400(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    e = s.establishment.pk
+    for name in ("class_list", "group_list", "person_list"):
+        url = reverse(f"directory_admin:{name}", args=[e])
+        assert client.get(url, {"q": "\x00"}).status_code == 400
+        assert client.get(url, {"role": "pupil\x00", "statut": "x"}).status_code == 400
+
+
+def test_forms_post_nul_value_ent_admin_400_nothing_written(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:subject_list", args=[s.establishment.pk])
+    response = client.post(url, {"code": "NUL", "label": "Phys\x00ique"})
+    assert response.status_code == 400
+    assert not s.establishment.subjects.filter(code="NUL").exists()
+
+
+def test_api_get_and_json_body_nul_400(world, client):
+    client.force_login(world.global_admin)
+    response = client.get("/api/v1/people", {"q": "a\x00"})
+    assert response.status_code == 400
+    assert response.json()["detail"]
+    response = client.post("/api/v1/tokens", data='{"name": "jeton\\u0000"}', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"]
 
 
 def test_switchers_post_relative_next_without_slash_redirects_not_500(world, client):
@@ -53,4 +133,3 @@ def test_admin_group_members_post_huge_pupil_id_ent_admin_form_error(world, clie
     response = client.post(url, {"pupils": [str(s.pupil_a.pk), "99999999999999999999"]})
     assert response.status_code == 400
     assert list(s.group.members.values_list("pupil_id", flat=True)) == [s.pupil_a.pk]
-

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "preau.accounts.middleware.AccountStateMiddleware",
     "preau.core.middleware.ContextMiddleware",
+    "preau.core.middleware.RejectNulMiddleware",
 ]
 
 ROOT_URLCONF = "preau.urls"
