@@ -107,3 +107,47 @@ def test_actor_queries_are_memoised(world, django_assert_max_num_queries):
             assert actor.memberships
             actor.child_ids("grades")
             policy.can_read_school_data(actor, world.one.pupil_b, Service.GRADES)
+
+
+def test_audit_events_visible_to_scopes_by_administered_establishment(world):
+    from preau.audit.models import AuditEvent
+    from preau.audit.services import record, record_sensitive_read
+
+    one, two = world.one, world.two
+    about_one = record_sensitive_read(actor=one.cpe, subject=one.pupil_b, target="grades")
+    by_one_member = record(AuditEvent.Action.LOGIN, actor=one.teacher_a, subject=one.teacher_a)
+    for_one = record(AuditEvent.Action.CHARTER_PUBLISHED, actor=world.global_admin,
+                     establishment_id=one.establishment.pk)
+    failed_on_one = record(AuditEvent.Action.LOGIN_FAILED, username_tried=one.pupil_a.username)
+    about_two = record_sensitive_read(actor=two.cpe, subject=two.pupil_b, target="grades")
+    failed_unknown = record(AuditEvent.Action.LOGIN_FAILED, username_tried="nobody")
+
+    def visible(user):
+        return set(policy.audit_events_visible_to(policy.actor_for(user)).values_list("pk", flat=True))
+
+    assert visible(one.ent_admin) == {about_one.pk, by_one_member.pk, for_one.pk, failed_on_one.pk}
+    assert visible(two.ent_admin) == {about_two.pk}
+    assert visible(world.global_admin) == {about_one.pk, by_one_member.pk, for_one.pk, failed_on_one.pk,
+                                           about_two.pk, failed_unknown.pk}
+    for persona in ("pupil_b", "mother_b", "teacher_b", "head", "cpe", "secretary", "nurse"):
+        assert visible(getattr(one, persona)) == set()
+    assert not policy.audit_events_visible_to(None).exists()
+
+
+def test_sensitive_reads_about_visible_to_self_and_children(world):
+    from preau.audit.services import record_sensitive_read
+
+    s = world.one
+    about_lea = record_sensitive_read(actor=s.cpe, subject=s.pupil_b, target="grades")
+    about_mother = record_sensitive_read(actor=s.cpe, subject=s.mother_b, target="directory.contact")
+    about_other = record_sensitive_read(actor=s.cpe, subject=s.pupil_a, target="grades")
+
+    def visible(user):
+        return set(policy.sensitive_reads_about_visible_to(policy.actor_for(user)).values_list("pk", flat=True))
+
+    assert visible(s.pupil_b) == {about_lea.pk}
+    assert visible(s.mother_b) == {about_lea.pk, about_mother.pk}
+    assert visible(s.father_b) == {about_lea.pk}
+    assert visible(s.guardian_a) == {about_other.pk}
+    assert visible(s.cpe) == set()
+    assert not policy.sensitive_reads_about_visible_to(None).exists()

@@ -7,6 +7,7 @@ urlpatterns = [
     path("compte/", include("preau.accounts.urls")),
     path("annuaire/", include("preau.directory.urls")),
     path("admin/", include("preau.directory.admin_urls")),
+    path("journal/", include("preau.audit.urls")),
     *api_urls,
 ]
 

@@ -322,3 +322,42 @@ def can_list_class_members(actor: Actor, school_class: SchoolClass) -> bool:
     if actor.is_global_admin or school_class.establishment_id in actor.establishment_ids(*DIRECTORY_WIDE_ROLES):
         return True
     return school_class.pk in actor.own_class_ids
+
+
+# --- The audit log --------------------------------------------------------------------------------------------
+
+def audit_events_visible_to(actor: Actor | None):
+    """Audit events an administrator may read; nobody else reads the log (default-deny).
+
+    The global admin reads every event. An ENT admin reads the events whose actor or subject is a member of an
+    establishment they administer, or that were recorded for such an establishment, or failed logins typed with
+    such a member's login. Member ids and logins are materialised (one query) so that the database can combine
+    the (actor, at), (subject, at), (establishment_id, at) and (username_tried, at) indexes instead of filtering
+    every row through subqueries.
+    """
+    from preau.audit.models import AuditEvent
+
+    if actor is None:
+        return AuditEvent.objects.none()
+    if actor.is_global_admin:
+        return AuditEvent.objects.all()
+    ids = administered_establishment_ids(actor)
+    if not ids:
+        return AuditEvent.objects.none()
+    rows = set(Membership.objects.filter(establishment_id__in=ids).values_list("user_id", "user__username"))
+    members = sorted(user_id for user_id, _username in rows)
+    usernames = sorted(username for _user_id, username in rows)
+    return AuditEvent.objects.filter(
+        Q(establishment_id__in=sorted(ids)) | Q(actor_id__in=members) | Q(subject_id__in=members)
+        # Failed logins on a member's account carry only the login that was typed.
+        | Q(actor__isnull=True, subject__isnull=True, username_tried__in=usernames))
+
+
+def sensitive_reads_about_visible_to(actor: Actor | None):
+    """Reads of sensitive data whose subject is the actor or, for a guardian, one of their children."""
+    from preau.audit.models import AuditEvent
+
+    if actor is None:
+        return AuditEvent.objects.none()
+    subjects = {actor.id} | actor.child_ids()
+    return AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ, subject_id__in=sorted(subjects))

@@ -54,6 +54,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "at"]),
             models.Index(fields=["subject", "at"]),
             models.Index(fields=["action", "at"]),
+            # The administrators' journal (events of an establishment) and failed logins on one's own account.
+            models.Index(fields=["establishment_id", "at"], name="audit_establishment_at_idx"),
+            models.Index(fields=["username_tried", "at"], name="audit_username_tried_at_idx"),
         ]
         ordering = ["-at"]
 

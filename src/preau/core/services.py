@@ -38,6 +38,8 @@ SERVICE_TILES: list[Tile] = [
          "accounts:profile", frozenset()),
     Tile("administration", _("Administration"), _("Établissements, classes, comptes, codes d'activation"),
          "directory_admin:home", frozenset(), admin_only=True),
+    Tile("journal", _("Journal de sécurité"), _("Connexions, changements de compte, consultations de données"),
+         "audit:journal", frozenset(), admin_only=True),
 ]
 
 
