@@ -203,6 +203,16 @@ def test_journal_person_view_other_establishment_person_404(client, world, event
     assert client.get("/journal/", {"personne": world.global_admin.pk}).status_code == 404
 
 
+def test_journal_list_names_link_to_person_journal_when_administered(client, world, events):
+    s = world.one
+    client.force_login(s.ent_admin)
+    body = client.get("/journal/").content.decode()
+    assert f'href="/journal/?personne={s.pupil_b.pk}"' in body and f'href="/journal/?personne={s.cpe.pk}"' in body
+    # The global admin published the charter but is not administered by an ENT admin: plain name, no link.
+    assert f'href="/journal/?personne={world.global_admin.pk}"' not in body
+    assert world.global_admin.full_name in html.unescape(body)
+
+
 def test_journal_person_page_links_to_person_journal(client, world):
     s = world.one
     client.force_login(s.ent_admin)
@@ -344,6 +354,21 @@ def test_reads_about_me_guardian_sees_reads_about_child(client, world):
     body = text(response)
     assert "Concernant" in body and "Léa Martin" in body and "Vous" in body
     assert "Notes" in body and s.secretary.full_name in body
+
+
+def test_reads_about_me_reader_role_is_professional_only(client, world):
+    from preau.directory.models import Role
+    from preau.directory.testing import add_membership
+
+    s = world.one
+    add_membership(s.teacher_b, world.two.establishment, Role.GUARDIAN)
+    record_sensitive_read(actor=s.teacher_b, subject=s.pupil_b, target="grades")
+    record_sensitive_read(actor=world.global_admin, subject=s.pupil_b, target="directory.contact")
+    client.force_login(s.pupil_b)
+    body = text(client.get("/journal/moi/"))
+    assert "Enseignant — Collège Jean Moulin" in body
+    assert "Responsable légal" not in body and "Collège Victor Hugo" not in body
+    assert "Administrateur de la plateforme" in body
 
 
 def test_reads_about_me_other_family_guardian_sees_nothing_of_lea(client, world):

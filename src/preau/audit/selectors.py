@@ -137,6 +137,14 @@ def journal_events(actor: policy.Actor, *, action: str | None = None, person: Us
     return events.select_related("actor", "subject").order_by("-at", "-pk")
 
 
+def administered_among(actor: policy.Actor, events) -> set[int]:
+    """Which actors and subjects of these events the actor administers (one query), to link to their journal."""
+    ids = {e.actor_id for e in events if e.actor_id} | {e.subject_id for e in events if e.subject_id}
+    if not ids:
+        return set()
+    return set(policy.people_administered_by(actor).filter(pk__in=ids).values_list("pk", flat=True))
+
+
 def establishment_names(events) -> dict[int, str]:
     """Names of the establishments the given events mention (one query)."""
     from preau.directory.models import Establishment
@@ -155,7 +163,8 @@ def own_security_events(user: User, *, limit: int = RECENT_ACTIVITY_SIZE) -> lis
     failures = AuditEvent.objects.filter(username_tried=user.username, subject__isnull=True,
                                          action__in=[Action.LOGIN_FAILED, Action.LOGIN_LOCKED])
     # Two index-backed reads merged in memory (an OR across two indexes would scan the whole log on SQLite).
-    events = list(about_me.order_by("-at", "-pk")[:limit]) + list(failures.order_by("-at", "-pk")[:limit])
+    events = (list(about_me.select_related("actor").order_by("-at", "-pk")[:limit])
+              + list(failures.order_by("-at", "-pk")[:limit]))
     events.sort(key=lambda e: (e.at, e.pk), reverse=True)
     return events[:limit]
 
@@ -167,14 +176,16 @@ def reads_about_me(actor: policy.Actor) -> QuerySet[AuditEvent]:
 
 
 def reader_roles(events) -> dict[int, str]:
-    """A short description of each reader's roles ("Personnel (CPE)", "Professeur"), one query for the page."""
+    """A short description of each reader's professional roles ("Personnel (CPE) — Collège X"), one query."""
     reader_ids = {e.actor_id for e in events if e.actor_id}
     if not reader_ids:
         return {}
     role_labels = dict(Role.choices)
     function_labels = dict(StaffFunction.choices)
     described: dict[int, list[str]] = {}
-    memberships = (Membership.objects.filter(user_id__in=reader_ids, is_active=True)
+    # Only professional roles: that a teacher is also a parent elsewhere is none of the family's business.
+    memberships = (Membership.objects.filter(user_id__in=reader_ids, is_active=True,
+                                             role__in=[Role.TEACHER, Role.STAFF, Role.ENT_ADMIN])
                    .select_related("establishment").order_by("establishment__name", "role"))
     for m in memberships:
         label = str(role_labels.get(m.role, m.role))

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from preau.access import policy
@@ -56,8 +57,11 @@ def journal(request):
     page = Paginator(events, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     _decorate(page)
     names = selectors.establishment_names(page.object_list)
+    linkable = selectors.administered_among(actor, page.object_list)
     for event in page.object_list:
         event.establishment_name = names.get(event.establishment_id, "")
+        event.actor_linked = event.actor_id in linkable and (person is None or event.actor_id != person.pk)
+        event.subject_linked = event.subject_id in linkable and (person is None or event.subject_id != person.pk)
     return render(request, "audit/journal.html", {
         "form": form, "page": page, "person": person, "is_global_admin": actor.is_global_admin,
     })
@@ -72,6 +76,8 @@ def reads_about_me(request):
     roles = selectors.reader_roles(page.object_list)
     for event in page.object_list:
         event.reader_roles = roles.get(event.actor_id, "")
+        if not event.reader_roles and event.actor is not None and event.actor.is_global_admin:
+            event.reader_roles = _("Administrateur de la plateforme")
     return render(request, "audit/reads_about_me.html", {
         "page": page, "has_children": bool(actor.child_ids()),
     })
