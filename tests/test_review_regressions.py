@@ -3,10 +3,16 @@ other defects fixed along the way. Runs on SQLite and on PostgreSQL (which rejec
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from preau.audit.models import AuditEvent
+from preau.directory.models import GuardianLink, SchoolClass, Subject, TeachingAssignment
 from tests.admin.conftest import school_urls
 
 HOSTILE = ["", "x" * 5000, "abc", "-1", "2026-02-30", "a\x00b", "99999999999999999999", "c99999999"]
@@ -133,3 +139,71 @@ def test_admin_group_members_post_huge_pupil_id_ent_admin_form_error(world, clie
     response = client.post(url, {"pupils": [str(s.pupil_a.pk), "99999999999999999999"]})
     assert response.status_code == 400
     assert list(s.group.members.values_list("pupil_id", flat=True)) == [s.pupil_a.pk]
+
+
+@contextmanager
+def _concurrent_insert(model, make):
+    """Insert a conflicting row right after the service's uniqueness check (its `exists()` query) answered "free":
+    what a second, simultaneous submission of the same form does. Django's execute_wrapper hook, no mock."""
+    done = []
+    check = re.compile(rf'^SELECT (1|%s) AS "a" FROM "{model._meta.db_table}"')
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not done and check.match(sql):
+            done.append(True)
+            make()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
+    assert done
+
+
+def test_admin_subject_create_concurrent_duplicate_ent_admin_form_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:subject_list", args=[s.establishment.pk])
+    with _concurrent_insert(Subject, lambda: Subject.objects.create(establishment=s.establishment, code="PC",
+                                                                     label="Physique")):
+        response = client.post(url, {"code": "pc", "label": "Physique-chimie"})
+    assert response.status_code == 400
+    assert "Une matière porte déjà ce code" in response.content.decode()
+    assert s.establishment.subjects.filter(code="PC").count() == 1
+
+
+def test_admin_class_create_concurrent_duplicate_ent_admin_form_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:class_create", args=[s.establishment.pk])
+    with _concurrent_insert(SchoolClass, lambda: SchoolClass.objects.create(
+            school_year=s.year, establishment=s.establishment, code="4C", label="4e C")):
+        response = client.post(url, {"school_year": s.year.pk, "code": "4C", "label": "4e C", "level": "4e"})
+    assert response.status_code == 400
+    assert SchoolClass.objects.filter(school_year=s.year, code="4C").count() == 1
+
+
+def test_admin_guardian_link_add_concurrent_duplicate_ent_admin_form_error_audit_unchanged(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:guardian_link_add", args=[s.establishment.pk, s.pupil_a.pk])
+    audit_before = AuditEvent.objects.count()
+    with _concurrent_insert(GuardianLink, lambda: GuardianLink.objects.create(
+            guardian=s.mother_b, pupil=s.pupil_a, relation="mother")):
+        response = client.post(url, {"guardian": s.mother_b.username, "relation": "mother", "contact_order": 2})
+    assert response.status_code == 400
+    assert "Ce lien existe déjà" in response.content.decode()
+    assert GuardianLink.objects.filter(guardian=s.mother_b, pupil=s.pupil_a).count() == 1
+    assert AuditEvent.objects.count() == audit_before  # the failed write left no audit row behind
+
+
+def test_admin_assignment_add_concurrent_duplicate_ent_admin_flash_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:assignment_add", args=[s.establishment.pk, s.teacher_a.pk])
+    with _concurrent_insert(TeachingAssignment, lambda: TeachingAssignment.objects.create(
+            teacher=s.teacher_a, establishment=s.establishment, school_year=s.year, subject=s.subject,
+            school_class=s.class_b)):
+        response = client.post(url, {"subject": s.subject.pk, "target": f"c{s.class_b.pk}"})
+    assert response.status_code == 302
+    assert TeachingAssignment.objects.filter(teacher=s.teacher_a, school_class=s.class_b).count() == 1

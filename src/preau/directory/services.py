@@ -12,6 +12,7 @@ import datetime
 import re
 import unicodedata
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -46,6 +47,17 @@ UAI_RE = re.compile(r"^\d{7}[A-Z]$")
 
 
 # --- Guards ---------------------------------------------------------------------------------------------------
+
+@contextmanager
+def _unique(message):
+    """Turn a unique-constraint violation into `message` (a ValidationError). The services check uniqueness
+    first for a friendly error; this covers the race they cannot see: the same form submitted twice at once
+    (a double click) would otherwise end in an IntegrityError, a 500, for the second request."""
+    try:
+        yield
+    except IntegrityError:
+        raise ValidationError(message) from None
+
 
 def _require_global_admin(actor: policy.Actor) -> None:
     if actor is None or not actor.is_global_admin:
@@ -83,7 +95,7 @@ def establishment_create(*, actor: policy.Actor, uai: str, name: str, kind: str,
     _require_global_admin(actor)
     uai = normalise_uai(uai)
     _check_uai(uai)
-    with transaction.atomic():
+    with _unique({"uai": _("Un établissement porte déjà ce code UAI.")}), transaction.atomic():
         establishment = Establishment.objects.create(
             uai=uai, name=name.strip(), kind=kind, address=address, postal_code=postal_code, city=city,
             period_scheme=period_scheme, require_staff_2fa=require_staff_2fa)
@@ -103,7 +115,7 @@ def establishment_update(*, actor: policy.Actor, establishment: Establishment, *
     changed = [name for name, value in fields.items() if getattr(establishment, name) != value]
     if not changed:
         return establishment
-    with transaction.atomic():
+    with _unique({"uai": _("Un établissement porte déjà ce code UAI.")}), transaction.atomic():
         for name in changed:
             setattr(establishment, name, fields[name])
         establishment.save(update_fields=changed)
@@ -157,7 +169,7 @@ def school_year_create(*, actor: policy.Actor, establishment: Establishment, lab
     _require_admin_of(actor, establishment.pk)
     label = (label or "").strip()
     _check_year_dates(establishment, label, start, end)
-    with transaction.atomic():
+    with _unique({"label": _("Cette année scolaire existe déjà pour l'établissement.")}), transaction.atomic():
         year = SchoolYear.objects.create(establishment=establishment, label=label, start=start, end=end)
         Period.objects.bulk_create([
             Period(school_year=year, index=index, label=period_label, start=p_start, end=p_end)
@@ -175,7 +187,7 @@ def school_year_update(*, actor: policy.Actor, school_year: SchoolYear, label: s
     _require_admin_of(actor, school_year.establishment_id)
     label = (label or "").strip()
     _check_year_dates(school_year.establishment, label, start, end, exclude_pk=school_year.pk)
-    with transaction.atomic():
+    with _unique({"label": _("Cette année scolaire existe déjà pour l'établissement.")}), transaction.atomic():
         school_year.label, school_year.start, school_year.end = label, start, end
         school_year.save(update_fields=["label", "start", "end"])
     return school_year
@@ -236,7 +248,7 @@ def class_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, lab
     code = code.strip()
     if SchoolClass.objects.filter(school_year=school_year, code=code).exists():
         raise ValidationError({"code": _("Une classe porte déjà ce code pour cette année scolaire.")})
-    with transaction.atomic():
+    with _unique({"code": _("Une classe porte déjà ce code pour cette année scolaire.")}), transaction.atomic():
         return SchoolClass.objects.create(school_year=school_year, establishment_id=school_year.establishment_id,
                                           code=code, label=label.strip(), level=level.strip(), mef=mef)
 
@@ -248,7 +260,7 @@ def class_update(*, actor: policy.Actor, school_class: SchoolClass, code: str, l
     if SchoolClass.objects.filter(school_year_id=school_class.school_year_id, code=code).exclude(
             pk=school_class.pk).exists():
         raise ValidationError({"code": _("Une classe porte déjà ce code pour cette année scolaire.")})
-    with transaction.atomic():
+    with _unique({"code": _("Une classe porte déjà ce code pour cette année scolaire.")}), transaction.atomic():
         school_class.code, school_class.label, school_class.level, school_class.mef = (
             code, label.strip(), level.strip(), mef)
         school_class.save(update_fields=["code", "label", "level", "mef"])
@@ -277,7 +289,7 @@ def group_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, lab
     classes = _check_group_classes(school_year, classes)
     if TeachingGroup.objects.filter(school_year=school_year, code=code).exists():
         raise ValidationError({"code": _("Un groupe porte déjà ce code pour cette année scolaire.")})
-    with transaction.atomic():
+    with _unique({"code": _("Un groupe porte déjà ce code pour cette année scolaire.")}), transaction.atomic():
         group = TeachingGroup.objects.create(school_year=school_year, establishment_id=school_year.establishment_id,
                                              code=code, label=label.strip(), kind=kind)
         group.classes.set(classes)
@@ -291,7 +303,7 @@ def group_update(*, actor: policy.Actor, group: TeachingGroup, code: str, label:
     classes = _check_group_classes(group.school_year, classes)
     if TeachingGroup.objects.filter(school_year_id=group.school_year_id, code=code).exclude(pk=group.pk).exists():
         raise ValidationError({"code": _("Un groupe porte déjà ce code pour cette année scolaire.")})
-    with transaction.atomic():
+    with _unique({"code": _("Un groupe porte déjà ce code pour cette année scolaire.")}), transaction.atomic():
         group.code, group.label, group.kind = code, label.strip(), kind
         group.save(update_fields=["code", "label", "kind"])
         group.classes.set(classes)
@@ -328,7 +340,7 @@ def subject_create(*, actor: policy.Actor, establishment: Establishment, code: s
     code = code.strip().upper()
     if Subject.objects.filter(establishment=establishment, code=code).exists():
         raise ValidationError({"code": _("Une matière porte déjà ce code dans l'établissement.")})
-    with transaction.atomic():
+    with _unique({"code": _("Une matière porte déjà ce code dans l'établissement.")}), transaction.atomic():
         return Subject.objects.create(establishment=establishment, code=code, label=label.strip(),
                                       short_label=short_label.strip())
 
@@ -520,7 +532,7 @@ def guardian_link_create(*, actor: policy.Actor, establishment: Establishment, g
     if GuardianLink.objects.filter(guardian=guardian, pupil=pupil).exists():
         raise ValidationError({"guardian": _("Ce lien existe déjà.")})
     denied = _check_denied(denied_services)
-    with transaction.atomic():
+    with _unique({"guardian": _("Ce lien existe déjà.")}), transaction.atomic():
         link = GuardianLink.objects.create(
             guardian=guardian, pupil=pupil, relation=relation, legal_authority=legal_authority,
             receives_correspondence=receives_correspondence, contact_order=contact_order, denied_services=denied)
@@ -578,7 +590,7 @@ def assignment_create(*, actor: policy.Actor, teacher: User, subject: Subject,
     if TeachingAssignment.objects.filter(teacher=teacher, subject=subject, school_class=school_class,
                                          group=group).exists():
         raise ValidationError({"target": _("Ce service d'enseignement existe déjà.")})
-    with transaction.atomic():
+    with _unique({"target": _("Ce service d'enseignement existe déjà.")}), transaction.atomic():
         assignment = TeachingAssignment.objects.create(
             teacher=teacher, establishment_id=establishment_id, school_year_id=target.school_year_id,
             subject=subject, school_class=school_class, group=group, is_main_teacher=is_main_teacher)
