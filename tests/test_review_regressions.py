@@ -207,3 +207,15 @@ def test_admin_assignment_add_concurrent_duplicate_ent_admin_flash_error(world, 
         response = client.post(url, {"subject": s.subject.pk, "target": f"c{s.class_b.pk}"})
     assert response.status_code == 302
     assert TeachingAssignment.objects.filter(teacher=s.teacher_a, school_class=s.class_b).count() == 1
+
+
+def test_admin_year_create_post_year_ending_9999_12_31_ent_admin_no_500(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:year_list", args=[s.establishment.pk])
+    response = client.post(url, {"label": "2030-2031", "start": "9999-09-01", "end": "9999-12-31"})
+    assert response.status_code == 302
+    year = s.establishment.school_years.get(label="2030-2031")
+    periods = list(year.periods.order_by("index"))
+    assert [p.index for p in periods] == [1, 2, 3]
+    assert periods[-1].end.isoformat() == "9999-12-31"

@@ -146,7 +146,8 @@ def split_periods(start: datetime.date, end: datetime.date, scheme: str) -> list
     for index in range(1, count + 1):
         last = end if index == count else start + datetime.timedelta(days=round(total * index / count) - 1)
         periods.append((f"{word} {index}", current, last))
-        current = last + datetime.timedelta(days=1)
+        if index < count:  # not after the last one: a year ending on 9999-12-31 would overflow (a 500)
+            current = last + datetime.timedelta(days=1)
     return periods
 
 
