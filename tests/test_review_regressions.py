@@ -219,3 +219,15 @@ def test_admin_year_create_post_year_ending_9999_12_31_ent_admin_no_500(world, c
     periods = list(year.periods.order_by("index"))
     assert [p.index for p in periods] == [1, 2, 3]
     assert periods[-1].end.isoformat() == "9999-12-31"
+
+
+def test_admin_person_edit_post_email_over_254_characters_ent_admin_form_error(world, client):
+    s = world.one
+    client.force_login(s.ent_admin)
+    url = reverse("directory_admin:person_edit", args=[s.establishment.pk, s.pupil_a.pk])
+    email = "a" * 61 + "." + "b" * 60 + "@" + "c" * 60 + "." + "d" * 60 + ".example.fr"  # a valid shape, 255 characters
+    assert len(email) > 254
+    response = client.post(url, {"first_name": "Ana", "last_name": "Lopez", "email": email})
+    assert response.status_code == 400
+    s.pupil_a.refresh_from_db()
+    assert s.pupil_a.email != email

@@ -150,7 +150,8 @@ class SubjectForm(forms.Form):
 class PersonIdentityForm(forms.Form):
     first_name = forms.CharField(label=_("Prénom"), max_length=150)
     last_name = forms.CharField(label=_("Nom"), max_length=150)
-    email = forms.EmailField(label=_("Adresse électronique"), required=False)
+    # The model column holds 254 characters; a plain form EmailField accepts 320 (a 500 on PostgreSQL).
+    email = forms.EmailField(label=_("Adresse électronique"), required=False, max_length=254)
     phone = forms.CharField(label=_("Téléphone"), max_length=32, required=False,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
     birth_date = forms.DateField(label=_("Date de naissance"), required=False, widget=DateInput())
