@@ -1,5 +1,6 @@
 """AAF import: hand-built ficAlimMENESR files, malformed ones, idempotence, updates, dry run, the real 2013 export."""
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,90 @@ def test_imports_aaf_real_2013_export():
     assert ClassEnrolment.objects.filter(school_class__code="RUS1TERM", pupil__external_id="2605692").exists()
     again, report2 = import_run(kind="aaf", paths=files)
     assert report2.get("pupils", "unchanged") == 642 and report2.get("pupils", "created") == 0
+
+
+def test_imports_aaf_link_removed_guardian_loses_role_without_children(tmp_path):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    later = tmp_path / "later"
+    later.mkdir()
+    # Hugo's record no longer names Zoé (g3): the link goes, and so does her guardian role there.
+    changed = aaf_file(later, "X_Delta_20261001_Eleve_0000.xml",
+                       pupil("e2", first="Hugo", last="Bernard", classes="9001$5A", rel="g2$1$0$1$0$0"))
+    _run, report = import_run(kind="aaf", paths=[changed])
+    assert report.get("links", "deactivated") == 1 and report.get("links", "created") == 1
+    assert not GuardianLink.objects.filter(guardian__external_id="g3").exists()
+    assert not Membership.objects.filter(user__external_id="g3", role=Role.GUARDIAN, is_active=True).exists()
+    # Marc (g2) is still Léa's father and now Hugo's too: his role stays.
+    assert Membership.objects.filter(user__external_id="g2", role=Role.GUARDIAN, is_active=True).exists()
+
+
+def modify(category: str, identifier: str, **values) -> str:
+    mods = "".join(
+        f'<modification name="{name}" operation="replace">'
+        + "".join(f"<value>{v}</value>" for v in (value if isinstance(value, list) else [value])) + "</modification>"
+        for name, value in values.items())
+    return (f'<modifyRequest><operationalAttributes><attr name="categoriePersonne"><value>{category}</value></attr>'
+            f"</operationalAttributes><identifier><id>{identifier}</id></identifier>"
+            f"<modifications>{mods}</modifications></modifyRequest>")
+
+
+def test_imports_aaf_modify_request_updates_only_given_attributes(tmp_path):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    (tmp_path / "delta").mkdir()
+    delta = aaf_file(tmp_path / "delta", "X_Delta_20261002_PersEducNat_0000.xml",
+                     modify("PersEducNat", "p1", mail="p.durand@ac-lyon.fr",
+                            ENTAuxEnsClassesMatieres="9001$5B$061300"),
+                     modify("PersEducNat", "nobody", sn="Personne"))
+    run, report = import_run(kind="aaf", paths=[delta])
+    paul = User.objects.get(external_id="p1")
+    assert (paul.email, paul.last_name) == ("p.durand@ac-lyon.fr", "Durand")
+    # Services are synchronised with the list: 5A and the LATIN group are gone, 5B stays (still main: the
+    # modification does not carry ENTAuxEnsClassesPrincipal).
+    assert list(TeachingAssignment.objects.filter(teacher=paul).values_list("school_class__code", "is_main_teacher")
+                ) == [("5B", True)]
+    assert report.get("staff", "updated") == 1
+    assert any(number == 2 and "modification impossible" in reason for _f, number, _a, reason in rejections(run))
+
+
+def test_imports_aaf_full_import_marks_absent_pupil_leaving_then_deactivates_after_grace(tmp_path, settings):
+    settings.PREAU_IMPORT_LEAVING_GRACE_DAYS = 30
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    later = tmp_path / "later"
+    later.mkdir()
+    without_hugo = school_files(later, pupils=[pupil("e1", rel=["g1$2$1$1$0$0", "g2$1$0$2$0$0"],
+                                                     authority=["g1", "g2"], groups="9001$LATIN")])
+    run, report = import_run(kind="aaf", paths=without_hugo)
+    membership = Membership.objects.get(user__external_id="e2", role=Role.PUPIL)
+    assert membership.is_active and membership.leaving_since is not None
+    assert run.counts["pupils"]["leaving"] == 1 and "1 marqués partants" in "\n".join(report.lines())
+    assert Membership.objects.get(user__external_id="e1", role=Role.PUPIL).leaving_since is None
+    # Thirty-one days later, still absent: deactivated.
+    Membership.objects.filter(pk=membership.pk).update(
+        leaving_since=membership.leaving_since - datetime.timedelta(days=31))
+    _run, report = import_run(kind="aaf", paths=without_hugo)
+    membership.refresh_from_db()
+    assert not membership.is_active and report.get("pupils", "deactivated") == 1
+
+
+def test_imports_aaf_full_import_back_before_grace_clears_leaving(tmp_path):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    Membership.objects.filter(user__external_id="e2").update(leaving_since="2026-01-01")
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    assert Membership.objects.get(user__external_id="e2", role=Role.PUPIL).leaving_since is None
+
+
+def test_imports_aaf_full_import_missing_part_or_broken_file_marks_nobody_leaving(tmp_path):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    later = tmp_path / "later"
+    later.mkdir()
+    files = school_files(later, pupils=[pupil("e1")])
+    renamed = files[4].with_name("X_Complet_20260901_Eleve_0001.xml")  # part 0000 missing
+    files[4].rename(renamed)
+    files[4] = renamed
+    run, _report = import_run(kind="aaf", paths=files)
+    assert not Membership.objects.filter(leaving_since__isnull=False).exists()
+    assert any("Import complet incomplet" in reason for *_rest, reason in rejections(run))
+    # A Delta never marks anyone either.
+    delta = aaf_file(later, "X_Delta_20261001_Eleve_0000.xml", pupil("e1"))
+    import_run(kind="aaf", paths=[delta])
+    assert not Membership.objects.filter(leaving_since__isnull=False).exists()

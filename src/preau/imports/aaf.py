@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
@@ -43,7 +44,7 @@ from preau.directory.models import (
 from preau.directory.services import split_periods, suggest_username
 
 from .models import NationalSubject
-from .report import Report
+from .report import LEAVING, Report
 from .xmlstream import UnsafeXML, iter_elements, text_of
 
 REQUEST_TAGS = ("addRequest", "modifyRequest", "deleteRequest")
@@ -56,6 +57,14 @@ CATEGORY_KINDS = {"etabeducnat": "EtabEducNat", "mefeducnat": "MefEducNat", "mat
                   "matiereeducnat": "MatiereEducNat", "perseducnat": "PersEducNat", "eleve": "Eleve",
                   "persreleleve": "PersRelEleve"}
 UAI_RE = re.compile(r"^\d{7}[A-Z]$")
+FULL_RE = re.compile(r"_Complet_", re.IGNORECASE)
+PART_RE = re.compile(r"_(\d+)\.xml$", re.IGNORECASE)
+DEFAULT_LEAVING_GRACE_DAYS = 30
+SEEN_KINDS = {"Eleve": "pupils", "PersEducNat": "staff"}
+
+
+def leaving_grace_days() -> int:
+    return int(getattr(settings, "PREAU_IMPORT_LEAVING_GRACE_DAYS", DEFAULT_LEAVING_GRACE_DAYS))
 
 # Report kinds and their French labels, in report order.
 LABELS = {
@@ -180,6 +189,10 @@ class AafImporter:
         self._number: int | None = None
         # Guardians read in this run, to report those no pupil points to: external id → (file, record number).
         self._guardians_seen: dict[str, tuple[str, int]] = {}
+        # For full imports: join keys listed and establishment ids covered, per report kind; kinds with a bad file.
+        self._seen: dict[str, set[str]] = defaultdict(set)
+        self._covered: dict[str, set[int]] = defaultdict(set)
+        self._broken_kinds: set[str] = set()
         self._reset_caches()
 
     # --- Caches (cleared whenever a savepoint is rolled back, so they never hold rolled-back rows) -------------
@@ -215,7 +228,44 @@ class AafImporter:
         for path in sorted(by_kind["Eleve"], key=lambda p: p.name):
             self._import_file(path, "Eleve", self._links, check_xml_errors=False)
         self._report_orphan_guardians()
+        for kind, report_kind, roles in (("PersEducNat", "staff", (Role.TEACHER, Role.STAFF)),
+                                         ("Eleve", "pupils", (Role.PUPIL,))):
+            self._mark_leaving(kind, by_kind[kind], report_kind, roles)
+        self._deactivate_after_grace()
         return self.report
+
+    # --- Full imports: who is leaving ------------------------------------------------------------------------
+
+    def _mark_leaving(self, kind: str, paths: list[Path], report_kind: str, roles: tuple[str, ...]) -> None:
+        """After a complete, readable full (Complet) import of a kind, mark as leaving the imported memberships of
+        the establishments it covered that it no longer lists. Never on a Delta, a missing part or a bad file."""
+        if not paths or not all(FULL_RE.search(path.name) for path in paths):
+            return
+        parts = sorted(int(match.group(1)) for path in paths if (match := PART_RE.search(path.name)))
+        complete = parts == list(range(len(parts))) and len(parts) == len(paths)
+        if not complete or kind in self._broken_kinds:
+            self.report.reject(", ".join(sorted(path.name for path in paths)), None, "", _(
+                "Import complet incomplet (partie manquante ou fichier illisible) : personne n'est marqué comme "
+                "partant pour ce type (%(kind)s).") % {"kind": kind})
+            return
+        seen, covered = self._seen[report_kind], self._covered[report_kind]
+        candidates = Membership.objects.filter(establishment_id__in=list(covered), role__in=roles, is_active=True,
+                                               external_id__isnull=False, leaving_since__isnull=True)
+        leaving = [pk for pk, external_id in candidates.values_list("pk", "external_id").iterator()
+                   if external_id not in seen]
+        for start in range(0, len(leaving), 500):
+            Membership.objects.filter(pk__in=leaving[start:start + 500]).update(leaving_since=self.today)
+        if leaving:
+            self.report.count(report_kind, LEAVING, LABELS[report_kind], len(leaving))
+
+    def _deactivate_after_grace(self) -> None:
+        """Memberships marked leaving more than PREAU_IMPORT_LEAVING_GRACE_DAYS ago are deactivated."""
+        limit = self.today - datetime.timedelta(days=leaving_grace_days())
+        for report_kind, roles in (("staff", (Role.TEACHER, Role.STAFF)), ("pupils", (Role.PUPIL,))):
+            count = Membership.objects.filter(role__in=roles, is_active=True, leaving_since__lte=limit).update(
+                is_active=False)
+            if count:
+                self.report.count(report_kind, "deactivated", LABELS[report_kind], count)
 
     def _handler(self, kind: str) -> Callable[[AafRecord], None]:
         return {"EtabEducNat": self._establishment, "MefEducNat": self._mef, "MatiereEducNat": self._subject_ref,
@@ -236,6 +286,7 @@ class AafImporter:
                         break
                     except etree.XMLSyntaxError as exc:
                         done = True
+                        self._broken_kinds.add(kind)
                         if check_xml_errors:
                             self.report.reject(path.name, last + 1, "", _(
                                 "Fichier XML illisible à partir d'ici (ligne %(line)s) : %(error)s. "
@@ -244,6 +295,7 @@ class AafImporter:
                         break
                     except OSError as exc:
                         done = True
+                        self._broken_kinds.add(kind)
                         if check_xml_errors:
                             self.report.reject(path.name, None, "", _("Fichier illisible : %(error)s.")
                                                % {"error": exc})
@@ -261,6 +313,8 @@ class AafImporter:
                     "Entité XML refusée : les entités ne sont jamais résolues (protection contre la lecture de "
                     "fichiers du serveur). Enregistrement ignoré."))
             return
+        if handler != self._links and kind in SEEN_KINDS and record.operation != "delete":
+            self._seen[SEEN_KINDS[kind]].add(record.first("ENTPersonJointure") or record.identifier)
         if record.category and CATEGORY_KINDS.get(record.category.lower(), kind) != kind:
             if handler != self._links:
                 self.report.reject(file, number, "", _("Enregistrement de type « %(cat)s » dans un fichier "
@@ -644,6 +698,7 @@ class AafImporter:
                 raise Rejected("ENTPersonStructRattach", _(
                     "Aucun établissement connu pour cette personne (ENTPersonStructRattach, ENTPersonFonctions). "
                     "Enregistrement ignoré."))
+            self._covered["staff"].update(teaching, staff)
             for establishment in teaching.values():
                 changed |= self._membership(user, establishment, Role.TEACHER)
             for establishment, functions in staff.values():
@@ -682,9 +737,12 @@ class AafImporter:
                 assignment.delete()
                 self._count("assignments", "deactivated")
                 changed = True
+        keep_main = not record.has("ENTAuxEnsClassesPrincipal")  # a modifyRequest without it keeps the flags
         for key in wanted:
             is_main = key[1] in main_classes
             if key in existing:
+                if keep_main:
+                    continue
                 if existing[key].is_main_teacher != is_main:
                     existing[key].is_main_teacher = is_main
                     existing[key].save(update_fields=["is_main_teacher"])
@@ -718,6 +776,7 @@ class AafImporter:
         created = ("pupils", "created") in self._pending_counts[before:]
         changed = False
         if establishment is not None:
+            self._covered["pupils"].add(establishment.pk)
             changed |= self._membership(user, establishment, Role.PUPIL)
             changed |= self._drop_other_memberships(user, (Role.PUPIL,), {(establishment.pk, Role.PUPIL)})
         mef = None
@@ -809,6 +868,7 @@ class AafImporter:
             if guardian_id not in wanted and link.external_id:
                 link.delete()
                 self._count("links", "deactivated")
+                self._drop_orphan_guardian_memberships(guardian_id)
         for guardian_id, fields in wanted.items():
             link = existing.get(guardian_id)
             if link is None:
@@ -818,6 +878,16 @@ class AafImporter:
                 self._save_changes(link, fields, "links")
             for establishment in establishments:
                 self._membership(guardians[guardian_id], establishment, Role.GUARDIAN)
+
+    @staticmethod
+    def _drop_orphan_guardian_memberships(guardian_id: int) -> None:
+        """Deactivate a guardian's imported memberships in establishments where none of their children is."""
+        keep = set(Membership.objects.filter(
+            role=Role.PUPIL, is_active=True, user__guardian_links__guardian_id=guardian_id,
+        ).values_list("establishment_id", flat=True))
+        Membership.objects.filter(user_id=guardian_id, role=Role.GUARDIAN, is_active=True,
+                                  external_id__isnull=False).exclude(establishment_id__in=keep).update(
+            is_active=False)
 
     def _report_orphan_guardians(self) -> None:
         """Guardians no known pupil points to (their pupils are missing): one line each, after the links."""

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 OUTCOMES = ("created", "updated", "deactivated", "unchanged")
+# Counted apart (not records of the files): memberships a full import no longer lists, marked as leaving.
+LEAVING = "leaving"
 OUTCOME_LABELS = {
     "created": gettext_lazy("créés"),
     "updated": gettext_lazy("mis à jour"),
@@ -29,12 +31,13 @@ class Rejection:
 class Report:
     # Kinds in the order they were first counted, with their French label.
     labels: dict[str, str] = field(default_factory=dict)
-    counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: dict.fromkeys(OUTCOMES, 0)))
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys((*OUTCOMES, LEAVING), 0)))
     rejections: list[Rejection] = field(default_factory=list)
     dry_run: bool = False
 
     def count(self, kind: str, outcome: str, label: str = "", n: int = 1) -> None:
-        if outcome not in OUTCOMES:
+        if outcome not in (*OUTCOMES, LEAVING):
             raise ValueError(outcome)
         self.labels.setdefault(kind, label or kind)
         self.counts[kind][outcome] += n
@@ -48,7 +51,7 @@ class Report:
     @property
     def imported(self) -> int:
         """How many records were handled without rejection (whatever their outcome)."""
-        return sum(sum(outcomes.values()) for outcomes in self.counts.values())
+        return sum(outcomes[outcome] for outcomes in self.counts.values() for outcome in OUTCOMES)
 
     def as_counts(self) -> dict[str, dict[str, int]]:
         return {kind: dict(self.counts[kind]) for kind in self.labels}
@@ -59,6 +62,8 @@ class Report:
         for kind, label in self.labels.items():
             counts = self.counts[kind]
             detail = ", ".join(f"{counts[outcome]} {OUTCOME_LABELS[outcome]}" for outcome in OUTCOMES)
+            if counts[LEAVING]:
+                detail += _(", %(n)d marqués partants (absents de l'import complet)") % {"n": counts[LEAVING]}
             out.append(f"{label} : {detail}")
         if self.rejections:
             out.append(_("%(n)d rejet(s) :") % {"n": len(self.rejections)})
