@@ -142,11 +142,12 @@ def test_admin_group_members_post_huge_pupil_id_ent_admin_form_error(world, clie
 
 
 @contextmanager
-def _concurrent_insert(model, make):
-    """Insert a conflicting row right after the service's uniqueness check (its `exists()` query) answered "free":
-    what a second, simultaneous submission of the same form does. Django's execute_wrapper hook, no mock."""
+def _concurrent_insert(model, make, *, check: str | None = None):
+    """Insert a conflicting row right after the service's uniqueness check (its `exists()` query, or the query
+    matching `check`) answered "free": what a second, simultaneous submission of the same form does. Django's
+    execute_wrapper hook, no mock."""
     done = []
-    check = re.compile(rf'^SELECT (1|%s) AS "a" FROM "{model._meta.db_table}"')
+    check = re.compile(check or rf'^SELECT (1|%s) AS "a" FROM "{model._meta.db_table}"')
 
     def wrapper(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
@@ -231,3 +232,19 @@ def test_admin_person_edit_post_email_over_254_characters_ent_admin_form_error(w
     assert response.status_code == 400
     s.pupil_a.refresh_from_db()
     assert s.pupil_a.email != email
+
+
+def test_accounts_totp_setup_get_concurrent_first_visit_staff_no_500(world, client):
+    import pyotp
+
+    from preau.accounts import crypto
+    from preau.accounts.models import TOTPDevice
+
+    user = world.one.head
+    client.force_login(user)
+    secret = crypto.encrypt_secret(pyotp.random_base32())
+    with _concurrent_insert(TOTPDevice, lambda: TOTPDevice.objects.create(user=user, encrypted_secret=secret),
+                            check=r'^SELECT "accounts_totpdevice"\."id"'):
+        response = client.get(reverse("accounts:totp_setup"))
+    assert response.status_code == 200
+    assert TOTPDevice.objects.filter(user=user).count() == 1

@@ -298,9 +298,10 @@ def totp_provisioning_uri(device: TOTPDevice) -> str:
 
 def totp_enrolment_start(*, user: User) -> TOTPDevice:
     """The device being enrolled (a new secret), or the confirmed one if enrolment is already done."""
-    device = TOTPDevice.objects.filter(user=user).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, encrypted_secret=crypto.encrypt_secret(pyotp.random_base32()))
+    # get_or_create, not "first() then create()": the page opened twice at once would race on the one-to-one
+    # user column and the second request would end in an IntegrityError (a 500).
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, defaults={"encrypted_secret": crypto.encrypt_secret(pyotp.random_base32())})
     return device
 
 
