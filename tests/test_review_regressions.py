@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from preau.audit.models import AuditEvent
 from preau.directory.models import GuardianLink, SchoolClass, Subject, TeachingAssignment
@@ -248,3 +249,19 @@ def test_accounts_totp_setup_get_concurrent_first_visit_staff_no_500(world, clie
         response = client.get(reverse("accounts:totp_setup"))
     assert response.status_code == 200
     assert TOTPDevice.objects.filter(user=user).count() == 1
+
+
+def test_accounts_charter_publish_concurrent_first_version_ent_admin_french_error(world):
+    from preau.access import policy
+    from preau.accounts import services as account_services
+    from preau.accounts.models import Charter
+
+    s = world.one
+    actor = policy.actor_for(s.ent_admin)
+    other = Charter(establishment=s.establishment, version=1, title="Charte", text="Texte publié à l'instant",
+                    published_at=timezone.now(), published_by=s.head)
+    with _concurrent_insert(Charter, other.save, check=r'^SELECT "accounts_charter".*LIMIT 1'), \
+            pytest.raises(account_services.AccountError, match="Une autre version de la charte"):
+        account_services.charter_publish(actor=actor, establishment=s.establishment, text="Ma charte")
+    # (the simulated rival row shares the service's transaction here, so it is rolled back with it)
+    assert not Charter.objects.filter(text="Ma charte").exists()

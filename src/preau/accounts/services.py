@@ -14,7 +14,7 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -214,6 +214,14 @@ def charter_publish(*, actor, establishment: Establishment, text: str, title: st
     text = (text or "").strip()
     if not text:
         raise AccountError(_("Le texte de la charte est obligatoire."))
+    try:
+        return _charter_create(actor, establishment, text, title)
+    except IntegrityError:  # another administrator published the same version at the same moment
+        raise AccountError(_("Une autre version de la charte vient d'être publiée : relisez-la avant de publier "
+                             "la vôtre.")) from None
+
+
+def _charter_create(actor: policy.Actor, establishment: Establishment, text: str, title: str) -> Charter:
     with transaction.atomic():
         last = (Charter.objects.select_for_update().filter(establishment=establishment)
                 .order_by("-version").first())
