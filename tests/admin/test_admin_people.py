@@ -82,8 +82,8 @@ def test_admin_people_create_same_name_gets_next_username(world, as_user):
     for _ in range(2):
         client.post(admin_url("person_create", s.establishment.pk), {
             "first_name": "Jean", "last_name": "Dupont", "role": "teacher"})
-    assert set(User.objects.filter(first_name="Jean", last_name="Dupont", username__startswith="jean.dupont").values_list("username", flat=True)) == {
-        "jean.dupont", "jean.dupont2"}
+    created = User.objects.filter(first_name="Jean", last_name="Dupont", username__startswith="jean.dupont")
+    assert set(created.values_list("username", flat=True)) == {"jean.dupont", "jean.dupont2"}
 
 
 def test_admin_people_create_pupil_without_class_french_error(world, as_user):
