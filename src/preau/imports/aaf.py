@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -624,7 +625,7 @@ class AafImporter:
         if record.has("ENTEleveINE"):
             fields["ine"] = record.first("ENTEleveINE")[:11]
         if user is None:
-            user = User(username=suggest_username(fields.get("first_name", ""), fields.get("last_name", "")),
+            user = User(username=self._username(fields.get("first_name", ""), fields.get("last_name", "")),
                         external_id=jointure, activated_at=None, **fields)
             user.set_unusable_password()
             user.save()
@@ -634,19 +635,31 @@ class AafImporter:
             fields["is_active"] = True
         return user, self._save_changes(user, fields, None)
 
+    @staticmethod
+    def _username(first_name: str, last_name: str) -> str:
+        """prenom.nom, ASCII-folded and unique: an indexed exact lookup first, the full search only on collision."""
+        base = ".".join(part for part in (ascii_slug(first_name), ascii_slug(last_name)) if part)[:140]
+        if base and not User.objects.filter(username=base).exists():
+            return base
+        return suggest_username(first_name, last_name)
+
     def _membership(self, user: User, establishment: Establishment, role: str,
                     functions: list[str] | None = None) -> bool:
+        # Written with bulk_create/update (no per-row signal): the run bumps the account-state generation once.
         membership = Membership.objects.filter(user=user, establishment=establishment, role=role).first()
         if membership is None:
-            Membership.objects.create(user=user, establishment=establishment, role=role,
-                                      functions=functions or [], external_id=user.external_id)
+            Membership.objects.bulk_create([Membership(user=user, establishment=establishment, role=role,
+                                                       functions=functions or [], external_id=user.external_id)])
             return True
         fields = {"is_active": True, "leaving_since": None}
         if functions is not None:
             fields["functions"] = functions
         if not membership.external_id:
             fields["external_id"] = user.external_id
-        return self._save_changes(membership, fields, None)
+        changed = {name: value for name, value in fields.items() if getattr(membership, name) != value}
+        if changed:
+            Membership.objects.filter(pk=membership.pk).update(**changed)
+        return bool(changed)
 
     def _drop_other_memberships(self, user: User, roles: Iterable[str], keep: Iterable[tuple[int, str]]) -> bool:
         """Deactivate the import-managed memberships of these roles that the record no longer lists."""
@@ -901,6 +914,12 @@ class AafImporter:
                     self.report.reject(file, number, "ENTPersonJointure", _(
                         "Responsable %(id)s rattaché à aucun élève connu (élève absent des fichiers Eleve et de "
                         "l'annuaire) : compte gardé sans rattachement ni lien.") % {"id": external_id})
+
+
+def ascii_slug(value: str) -> str:
+    """The same folding as directory.services.suggest_username: lowercase ASCII letters and digits only."""
+    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", ascii_value.lower())
 
 
 def establishment_kind(type_struct: str, name: str) -> str | None:

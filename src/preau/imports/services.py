@@ -8,6 +8,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from preau.accounts.selectors import bump_state_generation
 from preau.audit.services import Action, record
 
 from .aaf import AafImporter
@@ -50,6 +51,8 @@ def import_run(*, actor=None, kind: str, paths: Iterable[str | Path], dry_run: b
         run.counts = report.as_counts()
         run.save(update_fields=["status", "error", "finished_at", "counts"])
         raise
+    if not dry_run:
+        transaction.on_commit(bump_state_generation)  # memberships were written without per-row signals
     ImportRejection.objects.bulk_create(
         [ImportRejection(run=run, file=r.file[:255], record=r.record, attribute=r.attribute[:100], reason=r.reason)
          for r in report.rejections], batch_size=1000)
