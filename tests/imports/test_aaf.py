@@ -375,3 +375,44 @@ def test_imports_aaf_full_import_missing_part_or_broken_file_marks_nobody_leavin
     delta = aaf_file(later, "X_Delta_20261001_Eleve_0000.xml", pupil("e1"))
     import_run(kind="aaf", paths=[delta])
     assert not Membership.objects.filter(leaving_since__isnull=False).exists()
+
+
+def test_imports_aaf_file_kind_from_first_record_and_establishment_delete(tmp_path):
+    unnamed = aaf_file(tmp_path, "structures.xml", etab())
+    _run, report = import_run(kind="aaf", paths=[unnamed])
+    assert report.get("establishments", "created") == 1
+    delete = tmp_path / "suppression.xml"
+    delete.write_text('<ficAlimMENESR><deleteRequest><operationalAttributes><attr name="categorieStructure">'
+                      "<value>EtabEducNat</value></attr></operationalAttributes><identifier><id>9001</id>"
+                      "</identifier></deleteRequest></ficAlimMENESR>", encoding="utf-8")
+    _run, report = import_run(kind="aaf", paths=[delete])
+    assert report.get("establishments", "deactivated") == 1
+    assert not Establishment.objects.get(uai="0699001A").is_active
+
+
+def test_imports_aaf_teacher_services_typed_by_hand_elsewhere_kept(tmp_path):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    paul = User.objects.get(external_id="p1")
+    other = Establishment.objects.create(uai="0699002B", name="Collège Victor Hugo", kind="college")
+    year = SchoolYear.objects.create(establishment=other, label="2026-2027", start=datetime.date(2026, 9, 1),
+                                     end=datetime.date(2027, 7, 5), is_current=True)
+    school_class = other.classes.create(school_year=year, code="4C", label="4e C")
+    subject = other.subjects.create(code="MATHS", label="Mathématiques")
+    TeachingAssignment.objects.create(teacher=paul, establishment=other, school_year=year, subject=subject,
+                                      school_class=school_class)
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    assert TeachingAssignment.objects.filter(teacher=paul, establishment=other).count() == 1
+    assert TeachingAssignment.objects.filter(teacher=paul).count() == 4
+
+
+def test_imports_aaf_staff_functions_mapped_per_establishment(tmp_path):
+    cpe = add("categoriePersonne", "PersEducNat", "p5", ENTPersonJointure="p5", sn="Roux", givenName="Inès",
+              ENTPersonStructRattach="9001",
+              ENTPersonFonctions=["9001$EDU$EDUCATION$E0030$CPE", "9001$DIR$DIRECTION$D0020$DIRECTEUR ADJOINT",
+                                  "9001$ENS$ENSEIGNEMENT$L0100$PHILOSOPHIE"])
+    files = school_files(tmp_path)
+    staff_file = aaf_file(tmp_path, "X_Complet_20260901_PersEducNat_0000.xml", teacher("p1"), head(), cpe)
+    files[3] = staff_file
+    import_run(kind="aaf", paths=files)
+    roles = dict(Membership.objects.filter(user__external_id="p5").values_list("role", "functions"))
+    assert roles == {Role.STAFF: [StaffFunction.CPE, StaffFunction.DEPUTY], Role.TEACHER: []}

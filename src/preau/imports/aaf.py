@@ -692,7 +692,7 @@ class AafImporter:
                 if code == TEACHING_FUNCTION:
                     teaching[establishment.pk] = establishment
                 else:
-                    function = staff_function(code, pieces[2] if len(pieces) > 2 else "", establishment)
+                    function = staff_function(code, " ".join(pieces[2:]), establishment)
                     functions = staff.setdefault(establishment.pk, (establishment, []))[1]
                     if function not in functions:
                         functions.append(function)
@@ -743,8 +743,13 @@ class AafImporter:
         for establishment, pieces in self._structure_values(record, "ENTAuxEnsClassesPrincipal", 2):
             main_classes.add(self.school_class(establishment, pieces[1][:32]).pk)
         changed = False
+        # Synchronised only where the import manages this teacher (imported memberships, or named by the record):
+        # services typed by hand in another establishment stay.
+        managed = {establishment.pk for establishment, _year in by_key.values()} | set(Membership.objects.filter(
+            user=teacher, role=Role.TEACHER, external_id__isnull=False).values_list("establishment_id", flat=True))
         existing = {(a.subject_id, a.school_class_id, a.group_id): a
-                    for a in TeachingAssignment.objects.filter(teacher=teacher, school_year__is_current=True)}
+                    for a in TeachingAssignment.objects.filter(teacher=teacher, school_year__is_current=True,
+                                                               establishment_id__in=managed)}
         for key, assignment in existing.items():
             if key not in wanted:
                 assignment.delete()
