@@ -39,3 +39,9 @@ def test_sensitive_read_of_oneself_is_not_logged(world):
     event = record_sensitive_read(actor=world.one.head, subject=world.one.pupil_b, target="grades")
     assert (event.action, event.actor, event.subject, event.target) == (
         "sensitive_read", world.one.head, world.one.pupil_b, "grades")
+
+
+def test_every_audit_action_has_a_french_label():
+    from preau.audit.selectors import ACTION_LABELS
+
+    assert set(AuditEvent.Action.values) <= {str(key) for key in ACTION_LABELS}

@@ -66,6 +66,6 @@ def import_run(*, actor=None, kind: str, paths: Iterable[str | Path], dry_run: b
     run.rejection_count = len(report.rejections)
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "counts", "rejection_count", "finished_at"])
-    record(Action.ACCOUNT_CHANGED, actor=actor, target="imports.run", run=run.pk, kind=kind, dry_run=dry_run,
+    record(Action.DIRECTORY_IMPORT, actor=actor, target="imports.run", run=run.pk, kind=kind, dry_run=dry_run,
            status=run.status, rejections=run.rejection_count)
     return run, report
