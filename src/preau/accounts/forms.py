@@ -60,7 +60,11 @@ class NewPasswordMixin(forms.Form):
         return second
 
 
-class ActivationPasswordForm(NewPasswordMixin):
+class CharterFieldsMixin:
+    """One required "I accept" box per charter to accept (the forms take `charters=`)."""
+
+    charter_required_message = _("Vous devez accepter la charte pour continuer à utiliser l'ENT.")
+
     def __init__(self, *args, charters=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.charters = list(charters)
@@ -69,27 +73,19 @@ class ActivationPasswordForm(NewPasswordMixin):
                 required=True,
                 label=_("J'ai lu la charte d'utilisation de %(establishment)s et je m'engage à la respecter.")
                 % {"establishment": charter.establishment.name},
-                error_messages={"required": _("Vous devez accepter la charte pour utiliser l'ENT.")},
+                error_messages={"required": self.charter_required_message},
             )
 
     def charter_fields(self):
         return [(charter, self[f"charter_{charter.pk}"]) for charter in self.charters]
 
 
-class CharterAcceptForm(forms.Form):
-    def __init__(self, *args, charters=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.charters = list(charters)
-        for charter in self.charters:
-            self.fields[f"charter_{charter.pk}"] = forms.BooleanField(
-                required=True,
-                label=_("J'ai lu la charte d'utilisation de %(establishment)s et je m'engage à la respecter.")
-                % {"establishment": charter.establishment.name},
-                error_messages={"required": _("Vous devez accepter la charte pour continuer à utiliser l'ENT.")},
-            )
+class ActivationPasswordForm(CharterFieldsMixin, NewPasswordMixin):
+    charter_required_message = _("Vous devez accepter la charte pour utiliser l'ENT.")
 
-    def charter_fields(self):
-        return [(charter, self[f"charter_{charter.pk}"]) for charter in self.charters]
+
+class CharterAcceptForm(CharterFieldsMixin, forms.Form):
+    pass
 
 
 class PasswordChangeForm(DjangoPasswordChangeForm):
