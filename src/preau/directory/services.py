@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from collections.abc import Iterable
 from contextlib import contextmanager
 
@@ -39,6 +38,7 @@ from .models import (
     TeachingAssignment,
     TeachingGroup,
 )
+from .usernames import suggest_username
 
 ESTABLISHMENT_FIELDS = ("uai", "name", "kind", "address", "postal_code", "city", "period_scheme",
                         "require_staff_2fa")
@@ -347,24 +347,6 @@ def subject_create(*, actor: policy.Actor, establishment: Establishment, code: s
 
 
 # --- People ---------------------------------------------------------------------------------------------------
-
-def _slug(value: str) -> str:
-    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "", ascii_value.lower())
-
-
-def suggest_username(first_name: str, last_name: str) -> str:
-    """prenom.nom, then prenom.nom2, prenom.nom3... (ASCII, lowercase)."""
-    base = ".".join(part for part in (_slug(first_name), _slug(last_name)) if part) or "utilisateur"
-    base = base[:140]
-    taken = set(User.objects.filter(username__startswith=base).values_list("username", flat=True))
-    if base not in taken:
-        return base
-    suffix = 2
-    while f"{base}{suffix}" in taken:
-        suffix += 1
-    return f"{base}{suffix}"
-
 
 def _check_functions(role: str, functions: Iterable[str]) -> list[str]:
     functions = list(dict.fromkeys(functions or []))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,7 +41,8 @@ from preau.directory.models import (
     TeachingAssignment,
     TeachingGroup,
 )
-from preau.directory.services import split_periods, suggest_username
+from preau.directory.services import split_periods
+from preau.directory.usernames import suggest_username
 
 from .models import NationalSubject
 from .report import LEAVING, Report
@@ -625,7 +625,7 @@ class AafImporter:
         if record.has("ENTEleveINE"):
             fields["ine"] = record.first("ENTEleveINE")[:11]
         if user is None:
-            user = User(username=self._username(fields.get("first_name", ""), fields.get("last_name", "")),
+            user = User(username=suggest_username(fields.get("first_name", ""), fields.get("last_name", "")),
                         external_id=jointure, activated_at=None, **fields)
             user.set_unusable_password()
             user.save()
@@ -634,14 +634,6 @@ class AafImporter:
         if not user.is_active:
             fields["is_active"] = True
         return user, self._save_changes(user, fields, None)
-
-    @staticmethod
-    def _username(first_name: str, last_name: str) -> str:
-        """prenom.nom, ASCII-folded and unique: an indexed exact lookup first, the full search only on collision."""
-        base = ".".join(part for part in (ascii_slug(first_name), ascii_slug(last_name)) if part)[:140]
-        if base and not User.objects.filter(username=base).exists():
-            return base
-        return suggest_username(first_name, last_name)
 
     def _membership(self, user: User, establishment: Establishment, role: str,
                     functions: list[str] | None = None) -> bool:
@@ -919,12 +911,6 @@ class AafImporter:
                     self.report.reject(file, number, "ENTPersonJointure", _(
                         "Responsable %(id)s rattaché à aucun élève connu (élève absent des fichiers Eleve et de "
                         "l'annuaire) : compte gardé sans rattachement ni lien.") % {"id": external_id})
-
-
-def ascii_slug(value: str) -> str:
-    """The same folding as directory.services.suggest_username: lowercase ASCII letters and digits only."""
-    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "", ascii_value.lower())
 
 
 def establishment_kind(type_struct: str, name: str) -> str | None:
