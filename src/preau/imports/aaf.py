@@ -392,31 +392,25 @@ class AafImporter:
             self._years[establishment.pk] = year
         return year
 
-    def school_class(self, establishment: Establishment, code: str, label: str = "") -> SchoolClass:
+    def _division(self, model, cache: dict, kind: str, establishment: Establishment, code: str, label: str):
+        """A class or group of the establishment's current year by code, created on first sight, cached per run."""
         year = self.current_year(establishment)
         key = (year.pk, code)
-        school_class = self._classes.get(key)
-        if school_class is None:
-            school_class, created = SchoolClass.objects.get_or_create(
+        division = cache.get(key)
+        if division is None:
+            division, created = model.objects.get_or_create(
                 school_year=year, code=code,
                 defaults={"establishment": establishment, "label": (label or code)[:120]})
             if created:
-                self._count("classes", "created")
-            self._classes[key] = school_class
-        return school_class
+                self._count(kind, "created")
+            cache[key] = division
+        return division
+
+    def school_class(self, establishment: Establishment, code: str, label: str = "") -> SchoolClass:
+        return self._division(SchoolClass, self._classes, "classes", establishment, code, label)
 
     def group(self, establishment: Establishment, code: str, label: str = "") -> TeachingGroup:
-        year = self.current_year(establishment)
-        key = (year.pk, code)
-        group = self._groups.get(key)
-        if group is None:
-            group, created = TeachingGroup.objects.get_or_create(
-                school_year=year, code=code,
-                defaults={"establishment": establishment, "label": (label or code)[:120]})
-            if created:
-                self._count("groups", "created")
-            self._groups[key] = group
-        return group
+        return self._division(TeachingGroup, self._groups, "groups", establishment, code, label)
 
     def subject(self, establishment: Establishment, code: str) -> Subject:
         key = (establishment.pk, code)
