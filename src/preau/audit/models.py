@@ -34,6 +34,7 @@ class AuditEvent(models.Model):
         TOTP_RECOVERY_CODES_GENERATED = "totp_recovery_codes_generated"
         TOTP_RESET_BY_ADMIN = "totp_reset_by_admin"
         DIRECTORY_IMPORT = "directory_import"
+        SCHOOL_YEAR_ROLLOVER = "school_year_rollover"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

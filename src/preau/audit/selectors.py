@@ -54,6 +54,7 @@ ACTION_LABELS: dict[str, str] = {
     Action.TOTP_RECOVERY_CODES_GENERATED: _("Nouveaux codes de secours générés"),
     Action.TOTP_RESET_BY_ADMIN: _("Double authentification réinitialisée par un administrateur"),
     Action.DIRECTORY_IMPORT: _("Import de l'annuaire"),
+    Action.SCHOOL_YEAR_ROLLOVER: _("Passage à l'année scolaire suivante (bascule)"),
 }
 
 # What a sensitive read was about, in words a family understands.
