@@ -361,3 +361,37 @@ def sensitive_reads_about_visible_to(actor: Actor | None):
         return AuditEvent.objects.none()
     subjects = {actor.id} | actor.child_ids()
     return AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ, subject_id__in=sorted(subjects))
+
+
+# --- Directory imports ----------------------------------------------------------------------------------------
+
+# Kinds of import whose files span establishments (an académie's AAF export): global administrators only.
+GLOBAL_ONLY_IMPORT_KINDS = frozenset({"aaf"})
+
+
+def can_import(actor: Actor | None, establishment_id: int | None, kind: str | None = None) -> bool:
+    """Whether the actor may import files of `kind` for an establishment (None: files naming their own).
+
+    The global admin imports anything, for one establishment or for all. An ENT admin imports the files of one
+    establishment they administer (SIECLE, STS-Web, BE1D, CSV), never an AAF export (it spans establishments).
+    """
+    if actor is None:
+        return False
+    if actor.is_global_admin:
+        return True
+    if establishment_id is None or kind in GLOBAL_ONLY_IMPORT_KINDS:
+        return False
+    return establishment_id in actor.establishment_ids(Role.ENT_ADMIN)
+
+
+def import_runs_visible_to(actor: Actor | None):
+    """Import runs (and their reports, which name people): the global admin sees all of them, an ENT admin those
+    of the establishments they administer; runs without an establishment (AAF) are the global admin's only."""
+    from preau.imports.models import ImportRun
+
+    if actor is None:
+        return ImportRun.objects.none()
+    if actor.is_global_admin:
+        return ImportRun.objects.all()
+    ids = actor.establishment_ids(Role.ENT_ADMIN)
+    return ImportRun.objects.filter(establishment_id__in=sorted(ids)) if ids else ImportRun.objects.none()
