@@ -174,6 +174,11 @@ PREAU_API_BAD_TOKEN_RATE = env.get("PREAU_API_BAD_TOKEN_RATE", "30/min")
 PREAU_ACTIVATION_CODE_DAYS = env.integer("PREAU_ACTIVATION_CODE_DAYS", 120)
 # The address printed on activation sheets (people type it by hand).
 PREAU_SITE_URL = env.get("PREAU_SITE_URL", "http://127.0.0.1:8000")
+# Directory imports (docs/imports.md): most bytes one import may upload; hours a dry run's files wait for
+# confirmation; hours without a sign of life after which a queued or running import counts as interrupted.
+PREAU_IMPORT_MAX_BYTES = env.integer("PREAU_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+PREAU_IMPORT_DRY_RUN_KEEP_HOURS = env.integer("PREAU_IMPORT_DRY_RUN_KEEP_HOURS", 24)
+PREAU_IMPORT_STALE_HOURS = env.integer("PREAU_IMPORT_STALE_HOURS", 6)
 
 LOGGING = {
     "version": 1,
