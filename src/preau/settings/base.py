@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from . import env
@@ -179,6 +180,19 @@ PREAU_SITE_URL = env.get("PREAU_SITE_URL", "http://127.0.0.1:8000")
 PREAU_IMPORT_MAX_BYTES = env.integer("PREAU_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 PREAU_IMPORT_DRY_RUN_KEEP_HOURS = env.integer("PREAU_IMPORT_DRY_RUN_KEEP_HOURS", 24)
 PREAU_IMPORT_STALE_HOURS = env.integer("PREAU_IMPORT_STALE_HOURS", 6)
+# Days a membership a full import no longer lists stays "leaving" before it is deactivated.
+PREAU_IMPORT_LEAVING_GRACE_DAYS = env.integer("PREAU_IMPORT_LEAVING_GRACE_DAYS", 30)
+# The nightly feed (src/preau/imports/inbox.py): the folder national exports are dropped in (empty: no feed), the
+# hour of the nightly pass, seconds a file must stay unchanged before it is taken, days imported files are kept.
+PREAU_IMPORT_INBOX = env.get("PREAU_IMPORT_INBOX", "")
+PREAU_IMPORT_INBOX_HOUR = env.integer("PREAU_IMPORT_INBOX_HOUR", 2)
+PREAU_IMPORT_INBOX_SETTLE_SECONDS = env.integer("PREAU_IMPORT_INBOX_SETTLE_SECONDS", 300)
+PREAU_IMPORT_INBOX_KEEP_DAYS = env.integer("PREAU_IMPORT_INBOX_KEEP_DAYS", 7)
+CELERY_IMPORTS = ("preau.imports.inbox",)
+CELERY_BEAT_SCHEDULE = {
+    "import-inbox": {"task": "preau.imports.inbox.import_inbox_task",
+                     "schedule": crontab(hour=PREAU_IMPORT_INBOX_HOUR, minute=0)},
+} if PREAU_IMPORT_INBOX else {}
 
 LOGGING = {
     "version": 1,
