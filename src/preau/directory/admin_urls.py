@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import admin_views as v
+from . import rollover_views
 
 app_name = "directory_admin"
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path(E + "annees/", v.year_list, name="year_list"),
     path(E + "annees/<int:yid>/", v.year_detail, name="year_detail"),
     path(E + "annees/<int:yid>/en-cours/", v.year_set_current, name="year_set_current"),
+    path(E + "annees/bascule/", rollover_views.rollover, name="year_rollover"),
+    path(E + "annees/<int:yid>/bascule/", rollover_views.rollover_done, name="year_rollover_done"),
     # Subjects
     path(E + "matieres/", v.subject_list, name="subject_list"),
     # Classes

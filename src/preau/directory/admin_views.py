@@ -766,8 +766,12 @@ def assignment_add(request, establishment, pid):
 def assignment_remove(request, establishment, pid, aid):
     teacher = selectors.access_admin_person(request.actor, establishment, pid)
     assignment = selectors.access_assignment(establishment, teacher, aid)
-    services.assignment_delete(actor=request.actor, assignment=assignment)
-    messages.success(request, _("Service d'enseignement retiré."))
+    try:
+        services.assignment_delete(actor=request.actor, assignment=assignment)
+    except ValidationError as error:  # a service of an archived year
+        flash_errors(request, error)
+    else:
+        messages.success(request, _("Service d'enseignement retiré."))
     return redirect(person_url(establishment, teacher))
 
 

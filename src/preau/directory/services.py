@@ -75,6 +75,23 @@ def _require_admin_of_person(actor: policy.Actor, person: User, establishment_id
         raise PermissionDenied
 
 
+def archived_year_message() -> str:
+    return _("Cette année scolaire est archivée : ses classes et groupes ne peuvent plus être modifiés.")
+
+
+def _require_open_year(school_year_id: int | None, message: str | None = None) -> None:
+    """An archived year (see directory.rollover) is history, kept read-only: its classes, groups, enrolments,
+    group memberships, teaching services and periods are not written any more. Read from the database rather
+    than from the caller's object, which may have been loaded before the rollover."""
+    if school_year_id is not None and SchoolYear.objects.filter(pk=school_year_id, is_archived=True).exists():
+        raise ValidationError(message or archived_year_message())
+
+
+def _require_open_year_dates(school_year: SchoolYear) -> None:
+    _require_open_year(school_year.pk, _("Cette année scolaire est archivée : ses dates et ses périodes ne "
+                                         "peuvent plus être modifiées."))
+
+
 # --- Establishments -------------------------------------------------------------------------------------------
 
 def normalise_uai(value: str) -> str:
@@ -151,6 +168,15 @@ def split_periods(start: datetime.date, end: datetime.date, scheme: str) -> list
     return periods
 
 
+def create_default_periods(school_year: SchoolYear, scheme: str) -> list[Period]:
+    """Write a new year's periods as `split_periods` cuts them."""
+    return Period.objects.bulk_create([
+        Period(school_year=school_year, index=index, label=label, start=start, end=end)
+        for index, (label, start, end) in enumerate(split_periods(school_year.start, school_year.end, scheme),
+                                                    start=1)
+    ])
+
+
 def _check_year_dates(establishment: Establishment, label: str, start, end, exclude_pk=None) -> None:
     errors = {}
     if not re.match(r"^\d{4}-\d{4}$", label or ""):
@@ -172,11 +198,7 @@ def school_year_create(*, actor: policy.Actor, establishment: Establishment, lab
     _check_year_dates(establishment, label, start, end)
     with _unique({"label": _("Cette année scolaire existe déjà pour l'établissement.")}), transaction.atomic():
         year = SchoolYear.objects.create(establishment=establishment, label=label, start=start, end=end)
-        Period.objects.bulk_create([
-            Period(school_year=year, index=index, label=period_label, start=p_start, end=p_end)
-            for index, (period_label, p_start, p_end) in enumerate(
-                split_periods(start, end, establishment.period_scheme), start=1)
-        ])
+        create_default_periods(year, establishment.period_scheme)
         if make_current:
             _set_current(year)
         record(Action.ACCOUNT_CHANGED, actor=actor.user, establishment_id=establishment.pk,
@@ -186,6 +208,7 @@ def school_year_create(*, actor: policy.Actor, establishment: Establishment, lab
 
 def school_year_update(*, actor: policy.Actor, school_year: SchoolYear, label: str, start, end) -> SchoolYear:
     _require_admin_of(actor, school_year.establishment_id)
+    _require_open_year_dates(school_year)
     label = (label or "").strip()
     _check_year_dates(school_year.establishment, label, start, end, exclude_pk=school_year.pk)
     with _unique({"label": _("Cette année scolaire existe déjà pour l'établissement.")}), transaction.atomic():
@@ -204,11 +227,15 @@ def _set_current(year: SchoolYear) -> None:
 
 
 def school_year_set_current(*, actor: policy.Actor, school_year: SchoolYear) -> SchoolYear:
+    """Make a year the current one. An archived year made current again is reopened (writable): the way back
+    from a rollover made by mistake."""
     _require_admin_of(actor, school_year.establishment_id)
     with transaction.atomic():
+        reopened = SchoolYear.objects.filter(pk=school_year.pk, is_archived=True).exists()
         _set_current(school_year)
         record(Action.ACCOUNT_CHANGED, actor=actor.user, establishment_id=school_year.establishment_id,
-               target="directory.school_year", change="set_current", label=school_year.label)
+               target="directory.school_year", change="reopened" if reopened else "set_current",
+               label=school_year.label)
     return school_year
 
 
@@ -216,6 +243,7 @@ def periods_update(*, actor: policy.Actor, school_year: SchoolYear,
                    periods: list[tuple[Period, str, datetime.date, datetime.date]]) -> None:
     """Rewrite the labels and dates of a year's periods: in order, without overlap, inside the year."""
     _require_admin_of(actor, school_year.establishment_id)
+    _require_open_year_dates(school_year)
     errors = []
     previous_end = None
     for period, label, start, end in sorted(periods, key=lambda row: row[0].index):
@@ -246,6 +274,7 @@ def _check_year_of(establishment_id: int, school_year: SchoolYear) -> None:
 def class_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, label: str, level: str = "",
                  mef: Mef | None = None) -> SchoolClass:
     _require_admin_of(actor, school_year.establishment_id)
+    _require_open_year(school_year.pk)
     code = code.strip()
     if SchoolClass.objects.filter(school_year=school_year, code=code).exists():
         raise ValidationError({"code": _("Une classe porte déjà ce code pour cette année scolaire.")})
@@ -257,6 +286,7 @@ def class_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, lab
 def class_update(*, actor: policy.Actor, school_class: SchoolClass, code: str, label: str, level: str = "",
                  mef: Mef | None = None) -> SchoolClass:
     _require_admin_of(actor, school_class.establishment_id)
+    _require_open_year(school_class.school_year_id)
     code = code.strip()
     if SchoolClass.objects.filter(school_year_id=school_class.school_year_id, code=code).exclude(
             pk=school_class.pk).exists():
@@ -270,6 +300,7 @@ def class_update(*, actor: policy.Actor, school_class: SchoolClass, code: str, l
 
 def class_delete(*, actor: policy.Actor, school_class: SchoolClass) -> None:
     _require_admin_of(actor, school_class.establishment_id)
+    _require_open_year(school_class.school_year_id)
     with transaction.atomic():
         if school_class.enrolments.exists() or school_class.assignments.exists():
             raise ValidationError(_("Une classe qui a des élèves ou des enseignants ne peut pas être supprimée."))
@@ -286,6 +317,7 @@ def _check_group_classes(school_year: SchoolYear, classes: Iterable[SchoolClass]
 def group_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, label: str,
                  kind: str = TeachingGroup.Kind.OTHER, classes: Iterable[SchoolClass] = ()) -> TeachingGroup:
     _require_admin_of(actor, school_year.establishment_id)
+    _require_open_year(school_year.pk)
     code = code.strip()
     classes = _check_group_classes(school_year, classes)
     if TeachingGroup.objects.filter(school_year=school_year, code=code).exists():
@@ -300,6 +332,7 @@ def group_create(*, actor: policy.Actor, school_year: SchoolYear, code: str, lab
 def group_update(*, actor: policy.Actor, group: TeachingGroup, code: str, label: str, kind: str,
                  classes: Iterable[SchoolClass]) -> TeachingGroup:
     _require_admin_of(actor, group.establishment_id)
+    _require_open_year(group.school_year_id)
     code = code.strip()
     classes = _check_group_classes(group.school_year, classes)
     if TeachingGroup.objects.filter(school_year_id=group.school_year_id, code=code).exclude(pk=group.pk).exists():
@@ -313,6 +346,7 @@ def group_update(*, actor: policy.Actor, group: TeachingGroup, code: str, label:
 
 def group_delete(*, actor: policy.Actor, group: TeachingGroup) -> None:
     _require_admin_of(actor, group.establishment_id)
+    _require_open_year(group.school_year_id)
     with transaction.atomic():
         if group.members.exists() or group.assignments.exists():
             raise ValidationError(_("Un groupe qui a des élèves ou des enseignants ne peut pas être supprimé."))
@@ -322,6 +356,7 @@ def group_delete(*, actor: policy.Actor, group: TeachingGroup) -> None:
 def group_set_members(*, actor: policy.Actor, group: TeachingGroup, pupils: Iterable[User]) -> None:
     """Replace the pupils of a group; they must be enrolled in the establishment this year."""
     _require_admin_of(actor, group.establishment_id)
+    _require_open_year(group.school_year_id)
     wanted = {p.pk for p in pupils}
     allowed = set(ClassEnrolment.objects.filter(
         pupil_id__in=wanted, school_class__school_year_id=group.school_year_id).values_list("pupil_id", flat=True))
@@ -374,6 +409,8 @@ def person_create(*, actor: policy.Actor, establishment: Establishment, first_na
         raise ValidationError({"role": _("Rôle inconnu.")})
     functions = _check_functions(role, functions)
     _current_class_of(establishment.pk, school_class)
+    if school_class is not None:
+        _require_open_year(school_class.school_year_id)
     if role == Role.PUPIL and school_class is None:
         raise ValidationError({"school_class": _("Un élève doit être inscrit dans une classe.")})
     username = (username or "").strip().lower()
@@ -464,12 +501,15 @@ def membership_revoke(*, actor: policy.Actor, membership: Membership) -> None:
                 pk=membership.pk).exists():
             raise ValidationError(_("C'est le dernier rôle de cette personne dans l'établissement : "
                                     "désactivez-la plutôt."))
+        # Archived years keep their enrolments and services: they are the history of grades and logbooks.
         if membership.role == Role.PUPIL:
-            ClassEnrolment.objects.filter(pupil=person,
-                                          school_class__establishment_id=membership.establishment_id).delete()
-            GroupMembership.objects.filter(pupil=person, group__establishment_id=membership.establishment_id).delete()
+            ClassEnrolment.objects.filter(pupil=person, school_class__establishment_id=membership.establishment_id,
+                                          school_class__school_year__is_archived=False).delete()
+            GroupMembership.objects.filter(pupil=person, group__establishment_id=membership.establishment_id,
+                                           group__school_year__is_archived=False).delete()
         if membership.role == Role.TEACHER:
-            TeachingAssignment.objects.filter(teacher=person, establishment_id=membership.establishment_id).delete()
+            TeachingAssignment.objects.filter(teacher=person, establishment_id=membership.establishment_id,
+                                              school_year__is_archived=False).delete()
         membership.delete()
         record(Action.ROLE_REVOKED, actor=actor.user, subject=person, establishment_id=membership.establishment_id,
                target="directory.membership", role=membership.role)
@@ -478,6 +518,7 @@ def membership_revoke(*, actor: policy.Actor, membership: Membership) -> None:
 def enrolment_set(*, actor: policy.Actor, pupil: User, school_class: SchoolClass) -> ClassEnrolment:
     """Put a pupil in a class, leaving any other class of the same school year."""
     _require_admin_of_person(actor, pupil, school_class.establishment_id)
+    _require_open_year(school_class.school_year_id)
     if not Membership.objects.filter(user=pupil, establishment_id=school_class.establishment_id,
                                      role=Role.PUPIL).exists():
         raise ValidationError({"school_class": _("Cette personne n'est pas élève dans l'établissement.")})
@@ -568,6 +609,7 @@ def assignment_create(*, actor: policy.Actor, teacher: User, subject: Subject,
     _require_admin_of_person(actor, teacher, establishment_id)
     if subject.establishment_id != establishment_id:
         raise PermissionDenied
+    _require_open_year(target.school_year_id)
     if not Membership.objects.filter(user=teacher, establishment_id=establishment_id, role=Role.TEACHER).exists():
         raise ValidationError({"teacher": _("Cette personne n'est pas enseignante dans l'établissement.")})
     if TeachingAssignment.objects.filter(teacher=teacher, subject=subject, school_class=school_class,
@@ -585,6 +627,7 @@ def assignment_create(*, actor: policy.Actor, teacher: User, subject: Subject,
 
 def assignment_delete(*, actor: policy.Actor, assignment: TeachingAssignment) -> None:
     _require_admin_of_person(actor, assignment.teacher, assignment.establishment_id)
+    _require_open_year(assignment.school_year_id)
     with transaction.atomic():
         record(Action.ROLE_REVOKED, actor=actor.user, subject=assignment.teacher,
                establishment_id=assignment.establishment_id, target="directory.assignment",
