@@ -1,23 +1,77 @@
-"""`preau import <kind> FILES... [--dry-run]`: import national-directory files and print the report in French."""
+"""`preau import <kind> FILES... [--dry-run] [--uai UAI] [--option key=value] [--mapping file.json]`: import
+national-directory (or CSV) files and print the report in French. Runs now, in this process (no background task).
+"""
 
+import json
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from preau.imports.services import KINDS, import_run
+from preau.directory.models import Establishment
+from preau.imports import services
+from preau.imports.kinds import KINDS
 
 
 class Command(BaseCommand):
-    help = "Importe des fichiers de l'annuaire national (aaf) et affiche le compte rendu."
+    help = ("Importe des fichiers de l'annuaire (aaf, siecle, sts, be1d, csv) et affiche le compte rendu. "
+            "Sort en erreur seulement si rien n'a pu être importé.")
 
     def add_arguments(self, parser):
         parser.add_argument("kind", help="Type de fichiers : " + ", ".join(KINDS))
         parser.add_argument("files", nargs="+", help="Fichiers à importer")
         parser.add_argument("--dry-run", action="store_true", help="Simulation : rien n'est enregistré.")
+        parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d et csv).")
+        parser.add_argument("--option", action="append", default=[], metavar="CLÉ=VALEUR",
+                            help="Option de l'import (répétable), par exemple --option profile=pupil.")
+        parser.add_argument("--mapping", metavar="FICHIER.json",
+                            help="Correspondances de colonnes d'un CSV : un objet JSON {champ: colonne}, ou les "
+                                 "options entières {\"profile\": ..., \"mapping\": {...}}.")
 
-    def handle(self, *args, kind, files, dry_run, **options):
-        if kind not in KINDS:
+    def handle(self, *args, kind, files, dry_run, uai, option, mapping, **_options):
+        import_kind = KINDS.get(kind)
+        if import_kind is None:
             raise CommandError(f"Type d'import inconnu « {kind} ». Types disponibles : {', '.join(KINDS)}.")
-        run, report = import_run(kind=kind, paths=files, dry_run=dry_run)
+        if not services.kind_available(import_kind):
+            raise CommandError(f"L'import « {kind} » n'est pas encore disponible.")
+        establishment = None
+        if uai:
+            establishment = Establishment.objects.filter(uai=uai.strip().upper()).first()
+            if establishment is None:
+                raise CommandError(f"Aucun établissement d'UAI « {uai} ».")
+        elif import_kind.needs_establishment:
+            raise CommandError(f"L'import « {kind} » a besoin de l'établissement des fichiers : --uai UAI.")
+        options = self.options(option, mapping)
+        if kind == services.CSV_KIND:
+            paths = [Path(name) for name in files]
+            missing = [str(path) for path in paths if not path.is_file()]
+            if missing:
+                raise CommandError("Fichier introuvable : " + ", ".join(missing))
+            try:
+                options = services.clean_csv_options(options, services.read_csv_headers(paths))
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
+        run, report = services.import_run(kind=kind, paths=files, dry_run=dry_run, establishment=establishment,
+                                          options=options)
         for line in report.lines():
             self.stdout.write(line)
         if report.imported == 0:
             raise CommandError("Rien n'a pu être importé.")
+
+    @staticmethod
+    def options(pairs: list[str], mapping_file: str | None) -> dict:
+        options: dict = {}
+        if mapping_file:
+            try:
+                data = json.loads(Path(mapping_file).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise CommandError(f"Fichier de correspondances illisible ({mapping_file}) : {exc}") from None
+            if not isinstance(data, dict):
+                raise CommandError("Le fichier de correspondances doit contenir un objet JSON.")
+            options = dict(data) if "mapping" in data else {"mapping": data}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise CommandError(f"Option mal formée « {pair} » : attendu CLÉ=VALEUR.")
+            options[key.strip()] = value.strip()
+        return options
