@@ -190,9 +190,11 @@ PREAU_IMPORT_INBOX_SETTLE_SECONDS = env.integer("PREAU_IMPORT_INBOX_SETTLE_SECON
 PREAU_IMPORT_INBOX_KEEP_DAYS = env.integer("PREAU_IMPORT_INBOX_KEEP_DAYS", 7)
 CELERY_IMPORTS = ("preau.imports.inbox",)
 CELERY_BEAT_SCHEDULE = {
-    "import-inbox": {"task": "preau.imports.inbox.import_inbox_task",
-                     "schedule": crontab(hour=PREAU_IMPORT_INBOX_HOUR, minute=0)},
-} if PREAU_IMPORT_INBOX else {}
+    # Interrupted imports failed, uploaded import files no run needs any more deleted (imports/services.py).
+    "import-cleanup": {"task": "imports.cleanup", "schedule": crontab(minute=17)},
+    **({"import-inbox": {"task": "preau.imports.inbox.import_inbox_task",
+                         "schedule": crontab(hour=PREAU_IMPORT_INBOX_HOUR, minute=0)}} if PREAU_IMPORT_INBOX else {}),
+}
 
 LOGGING = {
     "version": 1,
