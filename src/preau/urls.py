@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("preau.core.urls")),
     path("compte/", include("preau.accounts.urls")),
     path("annuaire/", include("preau.directory.urls")),
+    path("admin/imports/", include("preau.imports.urls")),
     path("admin/", include("preau.directory.admin_urls")),
     path("journal/", include("preau.audit.urls")),
     *api_urls,

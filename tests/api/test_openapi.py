@@ -17,6 +17,9 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/subjects"),
     ("get", "/api/v1/tokens"), ("post", "/api/v1/tokens"), ("get", "/api/v1/tokens/{token_id}"),
     ("post", "/api/v1/tokens/{token_id}/revoke"),
+    ("get", "/api/v1/imports"), ("post", "/api/v1/imports"), ("get", "/api/v1/imports/{import_id}"),
+    ("get", "/api/v1/imports/{import_id}/rejections"), ("post", "/api/v1/imports/{import_id}/columns"),
+    ("post", "/api/v1/imports/{import_id}/confirm"),
 }
 
 
@@ -59,7 +62,7 @@ def test_api_openapi_documents_responses_and_security(schema):
 
 def test_api_openapi_list_endpoints_are_paginated(schema):
     for path in ["/api/v1/establishments", "/api/v1/classes", "/api/v1/groups", "/api/v1/people",
-                 "/api/v1/subjects", "/api/v1/tokens"]:
+                 "/api/v1/subjects", "/api/v1/tokens", "/api/v1/imports", "/api/v1/imports/{import_id}/rejections"]:
         params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
         assert params["limit"]["schema"]["maximum"] == 200
         ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]

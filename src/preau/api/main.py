@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 
 from . import errors
 from .auth import API_AUTH
-from .endpoints import directory, me, tokens
+from .endpoints import directory, imports, me, tokens
 from .throttling import PersonThrottle
 
 api = NinjaAPI(
@@ -31,3 +31,4 @@ errors.register(api)
 api.add_router("", me.router)
 api.add_router("", directory.router)
 api.add_router("", tokens.router)
+api.add_router("", imports.router)

@@ -473,6 +473,8 @@ def confirm_refusal(run: ImportRun, now=None) -> str:
     now = now or timezone.now()
     if not run.dry_run:
         return _("Seule une simulation se confirme.")
+    if run.status not in FINISHED:
+        return _("La simulation n'est pas terminée.")
     if run.status not in KEPT:
         return _("Cette simulation n'a rien pu importer : corrigez les fichiers et lancez un nouvel import.")
     if run.confirmations.exists():
