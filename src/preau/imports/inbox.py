@@ -145,8 +145,7 @@ def _import_all(inbox: Path, now: float) -> list[InboxOutcome]:
                     "place."]))
                 continue
         try:
-            extra = {"establishment": establishment} if establishment is not None else {}
-            run, report = import_run(kind=delivery.kind, paths=delivery.paths, **extra)
+            run, report = import_run(kind=delivery.kind, paths=delivery.paths, establishment=establishment)
         except Exception:
             logger.exception("Import of inbox delivery %s failed", name)
             _archive(inbox, delivery, FAILED, None)
