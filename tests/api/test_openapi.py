@@ -20,6 +20,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/imports"), ("post", "/api/v1/imports"), ("get", "/api/v1/imports/{import_id}"),
     ("get", "/api/v1/imports/{import_id}/rejections"), ("post", "/api/v1/imports/{import_id}/columns"),
     ("post", "/api/v1/imports/{import_id}/confirm"),
+    ("get", "/api/v1/establishments/{establishment_id}/rollover"),
+    ("post", "/api/v1/establishments/{establishment_id}/rollover"),
 }
 
 

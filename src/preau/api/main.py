@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 
 from . import errors
 from .auth import API_AUTH
-from .endpoints import directory, imports, me, tokens
+from .endpoints import directory, imports, me, rollover, tokens
 from .throttling import PersonThrottle
 
 api = NinjaAPI(
@@ -32,3 +32,4 @@ api.add_router("", me.router)
 api.add_router("", directory.router)
 api.add_router("", tokens.router)
 api.add_router("", imports.router)
+api.add_router("", rollover.router)

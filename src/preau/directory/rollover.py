@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -51,13 +53,19 @@ class YearCounts:
 
     @classmethod
     def of(cls, school_year: SchoolYear) -> YearCounts:
-        return cls(
-            classes=SchoolClass.objects.filter(school_year=school_year).count(),
-            groups=TeachingGroup.objects.filter(school_year=school_year).count(),
-            enrolments=ClassEnrolment.objects.filter(school_class__school_year=school_year).count(),
-            group_memberships=GroupMembership.objects.filter(group__school_year=school_year).count(),
-            assignments=TeachingAssignment.objects.filter(school_year=school_year).count(),
-        )
+        """The five counts in one query (one scalar subquery each)."""
+        def count(model, path):
+            rows = model.objects.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(n=Count("*"))
+            return Coalesce(Subquery(rows.values("n")[:1]), 0)
+
+        fields = {"classes": count(SchoolClass, "school_year"), "groups": count(TeachingGroup, "school_year"),
+                  "enrolments": count(ClassEnrolment, "school_class__school_year"),
+                  "group_memberships": count(GroupMembership, "group__school_year"),
+                  "assignments": count(TeachingAssignment, "school_year")}
+        # Aliased (n_...): "classes" and "groups" are also the year's reverse relations.
+        values = SchoolYear.objects.filter(pk=school_year.pk).values(
+            **{f"n_{name}": expression for name, expression in fields.items()}).get()
+        return cls(**{name: values[f"n_{name}"] for name in fields})
 
     def as_dict(self) -> dict[str, int]:
         return {"classes": self.classes, "groups": self.groups, "enrolments": self.enrolments,

@@ -14,15 +14,16 @@ from django.utils.translation import gettext_lazy
 from . import rollover as rollover_service
 from . import selectors
 from .admin_views import apply_errors, establishment_view, posted
-from .forms import DateInput
+from .forms import SchoolYearForm
 from .models import Establishment
 
 
-class RolloverForm(forms.Form):
+class RolloverForm(SchoolYearForm):
+    """The new year (label and dates, checked as SchoolYearForm does), its periods, and the confirmation."""
+
     label = forms.CharField(label=gettext_lazy("Libellé de la nouvelle année"), max_length=9,
                             help_text=gettext_lazy("Sous la forme 2027-2028."))
-    start = forms.DateField(label=gettext_lazy("Début"), widget=DateInput())
-    end = forms.DateField(label=gettext_lazy("Fin"), widget=DateInput())
+    make_current = None  # the new year always becomes the current one
     period_scheme = forms.ChoiceField(
         label=gettext_lazy("Découpage de la nouvelle année"), choices=Establishment.PeriodScheme.choices,
         widget=forms.RadioSelect,
@@ -42,13 +43,6 @@ class RolloverForm(forms.Form):
         self.fields["confirm"].label = _(
             "J'ai compris que l'année %(label)s sera archivée : ses classes, groupes, inscriptions et services "
             "d'enseignement seront conservés mais ne pourront plus être modifiés.") % {"label": current.label}
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error("end", _("La date de fin doit être postérieure à la date de début."))
-        return cleaned
 
 
 @establishment_view
