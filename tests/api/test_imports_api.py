@@ -1,12 +1,20 @@
 """The imports API: list, start (multipart), detail with progress and report, rejections, confirmation; French
 errors; administrators only; runs of other establishments are 404."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from preau.imports.models import ImportRejection, ImportRun
 from tests.imports.test_aaf import etab, pupil
-from tests.imports.test_runs_services import aaf_body, aaf_uploads, ent_kind, run_tasks  # noqa: F401 - fixtures
+from tests.imports.test_runs_services import (  # noqa: F401 - fixtures
+    PUPILS_OPTIONS,
+    aaf_body,
+    aaf_uploads,
+    csv_upload,
+    run_tasks,
+)
 
 from .conftest import API
 
@@ -30,8 +38,8 @@ def test_imports_api_anonymous_401_non_admins_403(as_user, world):
 
 
 def test_imports_api_scoping(as_user, world):
-    mine = ImportRun.objects.create(kind="be1d", establishment=world.one.establishment, status="succeeded")
-    theirs = ImportRun.objects.create(kind="be1d", establishment=world.two.establishment, status="succeeded")
+    mine = ImportRun.objects.create(kind="csv", establishment=world.one.establishment, status="succeeded")
+    theirs = ImportRun.objects.create(kind="csv", establishment=world.two.establishment, status="succeeded")
     academy = ImportRun.objects.create(kind="aaf", status="succeeded")
     client = as_user(world.one.ent_admin)
     body = client.get(IMPORTS).json()
@@ -88,7 +96,7 @@ def test_imports_api_session_needs_csrf_for_start(world, tmp_path):
     assert not ImportRun.objects.exists()
 
 
-def test_imports_api_start_errors_in_french(as_user, world, ent_kind):  # noqa: F811
+def test_imports_api_start_errors_in_french(as_user, world):
     client = as_user(world.global_admin)
     response = client.post(IMPORTS, {"kind": "aaf", "files": [SimpleUploadedFile("eleves.csv", b"a;b")]})
     assert response.status_code == 400
@@ -99,7 +107,7 @@ def test_imports_api_start_errors_in_french(as_user, world, ent_kind):  # noqa: 
     response = client.post(IMPORTS, {"kind": "aaf", "options": "{pas du json",
                                      "files": [SimpleUploadedFile("a.xml", b"<x/>")]})
     assert response.status_code == 400 and response.json() == {"detail": "Les options doivent être un objet JSON."}
-    response = client.post(IMPORTS, {"kind": ent_kind, "files": [SimpleUploadedFile("a.xml", b"<x/>")]})
+    response = client.post(IMPORTS, {"kind": "csv", "files": [csv_upload()]})
     assert response.json() == {"detail": "Choisissez l'établissement : ces fichiers ne le disent pas."}
     assert client.post(IMPORTS, {"kind": "aaf"}).status_code == 422  # no file at all
     # An ENT admin: never AAF (403), never another establishment (404).
@@ -108,25 +116,46 @@ def test_imports_api_start_errors_in_french(as_user, world, ent_kind):  # noqa: 
                                      "files": [SimpleUploadedFile("a.xml", b"<x/>")]})
     assert response.status_code == 403
     assert response.json()["detail"].startswith("Seul l'administrateur général importe ce type de fichiers")
-    response = client.post(IMPORTS, {"kind": ent_kind, "establishment": world.two.establishment.pk,
-                                     "files": [SimpleUploadedFile("a.xml", b"<x/>")]})
+    response = client.post(IMPORTS, {"kind": "csv", "establishment": world.two.establishment.pk,
+                                     "files": [csv_upload()]})
     assert response.status_code == 404
     assert not ImportRun.objects.exists()
 
 
-def test_imports_api_ent_admin_imports_for_their_establishment(as_user, world, ent_kind, run_tasks):  # noqa: F811
+def test_imports_api_ent_admin_imports_a_csv_with_its_options(as_user, world, run_tasks):  # noqa: F811
     one = world.one.establishment
     client = as_user(world.one.ent_admin)
-    files = [SimpleUploadedFile("ECOLE_Eleve_0000.xml", aaf_body(
-        pupil("n1", first="Nina", last="Petit", structure=one.uai, classes=f"{one.uai}$5B")))]
     with run_tasks():
-        response = client.post(IMPORTS, {"kind": ent_kind, "establishment": one.pk, "dry_run": "false",
-                                         "files": files})
+        response = client.post(IMPORTS, {"kind": "csv", "establishment": one.pk, "dry_run": "false",
+                                         "options": json.dumps(PUPILS_OPTIONS), "files": [csv_upload()]})
     assert response.status_code == 201, response.content
     body = client.get(f"{IMPORTS}/{response.json()['id']}").json()
     assert body["establishment"] == {"id": one.pk, "uai": one.uai, "name": one.name}
-    assert body["status"] == "partial" and body["dry_run"] is False and body["can_confirm"] is False
-    assert body["new_account_classes"][0]["label"] == "5e B"
+    assert body["status"] == "succeeded" and body["dry_run"] is False and body["can_confirm"] is False
+    assert body["options"]["mapping"] == PUPILS_OPTIONS["mapping"]
+    assert {row["label"] for row in body["new_account_classes"]} == {"5e A", "5e B"}
+    bad = dict(PUPILS_OPTIONS, mapping={**PUPILS_OPTIONS["mapping"], "class_code": "Division"})
+    response = client.post(IMPORTS, {"kind": "csv", "establishment": one.pk, "options": json.dumps(bad),
+                                     "files": [csv_upload()]})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("La colonne « Division » choisie pour « Classe » n'est pas dans")
+
+
+def test_imports_api_csv_draft_then_columns(as_user, world, run_tasks):  # noqa: F811
+    client = as_user(world.one.ent_admin)
+    response = client.post(IMPORTS, {"kind": "csv", "establishment": world.one.establishment.pk,
+                                     "files": [csv_upload()]})
+    body = response.json()
+    assert body["status"] == "draft" and body["csv_header"] == ["Identifiant", "Nom", "Prénom", "Classe"]
+    url = f"{IMPORTS}/{body['id']}/columns"
+    response = client.post(url, {"profile": "pupil", "mapping": {"last_name": "Nom"}},
+                           content_type="application/json")
+    assert response.status_code == 400 and "« Identifiant »" in response.json()["detail"]
+    with run_tasks():
+        response = client.post(url, PUPILS_OPTIONS, content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = client.get(f"{IMPORTS}/{body['id']}").json()
+    assert body["status"] == "succeeded" and body["dry_run"] is True and body["can_confirm"] is True
 
 
 def test_imports_api_rejections_paginated(as_user, world, tmp_path, run_tasks):  # noqa: F811

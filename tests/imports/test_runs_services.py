@@ -1,7 +1,6 @@
 """Imports run from the administration: start (policy, file checks), the background task, dry run then confirm,
 progress, failures, interrupted runs, clean-up of the uploaded files, and the command line's options."""
 
-import dataclasses
 import datetime
 import importlib
 import json
@@ -19,10 +18,9 @@ from preau.accounts.models import User
 from preau.audit.models import AuditEvent
 from preau.imports import services
 from preau.imports.aaf import AafImporter
-from preau.imports.kinds import KINDS
 from preau.imports.models import ImportRun, ImportUpload
 
-from .test_aaf import etab, pupil, school_files
+from .test_aaf import etab, school_files
 
 pytestmark = pytest.mark.django_db
 
@@ -57,13 +55,13 @@ def run_tasks(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-@pytest.fixture
-def ent_kind(monkeypatch):
-    """An establishment-level kind an ENT admin may import, read with the AAF importer (the kind code is what the
-    policy looks at; the other formats' importers come with their own tests)."""
-    kind = dataclasses.replace(KINDS["be1d"], importer_path="preau.imports.aaf.AafImporter", extensions=(".xml",))
-    monkeypatch.setitem(KINDS, "be1d", kind)
-    return "be1d"
+PUPILS_CSV = "Identifiant;Nom;Prénom;Classe\n101;Petit;Nina;5B\n102;Durand;Noé;5A\n".encode()
+PUPILS_OPTIONS = {"profile": "pupil", "mapping": {"external_id": "Identifiant", "last_name": "Nom",
+                                                  "first_name": "Prénom", "class_code": "Classe"}}
+
+
+def csv_upload(body: bytes = PUPILS_CSV, name: str = "eleves.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, body, content_type="text/csv")
 
 
 def audit_steps(run_ids) -> list[str]:
@@ -133,25 +131,27 @@ def test_runs_ent_admin_never_imports_aaf(world, tmp_path):
     assert policy.can_import(actor(world.global_admin), None, "aaf")
 
 
-def test_runs_ent_admin_of_another_establishment_gets_not_found(world, tmp_path, ent_kind):
+def test_runs_ent_admin_of_another_establishment_gets_not_found(world):
     with pytest.raises(Http404):
-        start(world.one.ent_admin, aaf_uploads(tmp_path), kind=ent_kind, establishment=world.two.establishment)
+        start(world.one.ent_admin, [csv_upload()], kind="csv", establishment=world.two.establishment)
     with pytest.raises(ValidationError) as exc:  # an ENT admin says which of their establishments
-        start(world.one.ent_admin, aaf_uploads(tmp_path), kind=ent_kind)
-    assert "établissement" in exc.value.message_dict["establishment"][0]
+        start(world.one.ent_admin, [csv_upload()], kind="csv")
+    assert exc.value.message_dict["establishment"] == [
+        "Choisissez l'établissement auquel ces fichiers appartiennent."]
     assert not ImportRun.objects.exists()
 
 
-def test_runs_ent_admin_imports_for_their_establishment_and_sees_only_theirs(world, tmp_path, ent_kind, run_tasks):
+def test_runs_ent_admin_imports_a_csv_for_their_establishment_and_sees_only_theirs(world, tmp_path, run_tasks):
     one = world.one.establishment
-    files = [SimpleUploadedFile("ECOLE_Eleve_0000.xml", aaf_body(
-        pupil("n1", first="Nina", last="Petit", structure=one.uai, classes=f"{one.uai}$5B")))]
     with run_tasks():
-        run = start(world.one.ent_admin, files, kind=ent_kind, establishment=one, dry_run=False)
+        run = start(world.one.ent_admin, [csv_upload()], kind="csv", establishment=one, dry_run=False,
+                    options=PUPILS_OPTIONS)
     run.refresh_from_db()
-    assert run.status == ImportRun.Status.PARTIAL and run.establishment == one
-    assert list(run.rejections.values_list("reason", flat=True)) == ["MEF inconnu « 10110001110 » ; ignoré."]
-    assert User.objects.get(external_id="n1").class_enrolments.get().school_class.code == "5B"
+    assert run.status == ImportRun.Status.SUCCEEDED, (run.error, list(run.rejections.values_list("reason")))
+    assert run.establishment == one and run.options["profile"] == "pupil"
+    assert User.objects.get(first_name="Nina", last_name="Petit").class_enrolments.get().school_class == \
+        world.one.class_b
+    assert {row["label"]: row["pupils"] for row in run.new_account_classes} == {"5e A": 1, "5e B": 1}
     with run_tasks():
         global_run = start(world.global_admin, aaf_uploads(tmp_path))
     assert set(policy.import_runs_visible_to(actor(world.one.ent_admin))) == {run}
@@ -159,9 +159,55 @@ def test_runs_ent_admin_imports_for_their_establishment_and_sees_only_theirs(wor
     assert set(policy.import_runs_visible_to(actor(world.global_admin))) == {run, global_run}
 
 
-def test_runs_kind_needing_an_establishment(world, tmp_path, ent_kind):
+def test_runs_csv_without_options_waits_for_its_columns(world, run_tasks):
+    one = world.one.establishment
+    run = start(world.one.ent_admin, [csv_upload()], kind="csv", establishment=one)
+    assert run.status == ImportRun.Status.DRAFT and run.options == {}
+    assert services.run_csv_headers(run) == [("eleves.csv", ["Identifiant", "Nom", "Prénom", "Classe"])]
     with pytest.raises(ValidationError) as exc:
-        start(world.global_admin, aaf_uploads(tmp_path), kind=ent_kind)
+        services.import_map_columns(actor=actor(world.one.ent_admin), run=run,
+                                    options={"profile": "pupil", "mapping": {"last_name": "Nom",
+                                                                             "first_name": "Absente"}})
+    messages = exc.value.message_dict["mapping"]
+    assert any("Absente" in message for message in messages)
+    assert "Choisissez la colonne du champ obligatoire « Identifiant »." in messages
+    with pytest.raises(Http404):
+        services.import_map_columns(actor=actor(world.two.ent_admin), run=run, options=PUPILS_OPTIONS)
+    with run_tasks():
+        services.import_map_columns(actor=actor(world.one.ent_admin), run=run, options=PUPILS_OPTIONS)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED and run.dry_run
+    assert not User.objects.filter(first_name="Nina").exists()
+    assert audit_steps({run.pk}) == ["start", "columns", "finish"]
+    with pytest.raises(ValidationError, match="déjà été lancé"):
+        services.import_map_columns(actor=actor(world.one.ent_admin), run=run, options=PUPILS_OPTIONS)
+
+
+def test_runs_csv_options_checked_against_the_file_at_start(world):
+    with pytest.raises(ValidationError) as exc:
+        start(world.global_admin, [csv_upload()], kind="csv", establishment=world.one.establishment,
+              options={"profile": "martien", "mapping": {}})
+    assert exc.value.message_dict["mapping"][0].startswith("Profil inconnu « martien »")
+    with pytest.raises(ValidationError) as exc:
+        start(world.global_admin, [csv_upload(b"\x00\x01\x02")], kind="csv", establishment=world.one.establishment,
+              options=PUPILS_OPTIONS)
+    assert exc.value.message_dict["files"][0].startswith("« eleves.csv » : ")
+    assert not ImportRun.objects.exists()
+
+
+def test_runs_abandoned_csv_draft_failed_and_its_files_deleted(world):
+    run = start(world.one.ent_admin, [csv_upload()], kind="csv", establishment=world.one.establishment)
+    path = run.uploads.get().path
+    later = timezone.now() + datetime.timedelta(hours=25)
+    assert services.import_cleanup(later) == {"interrupted": 0, "abandoned": 1, "files_deleted": 1}
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED and run.error.startswith("Abandonné")
+    assert not default_storage.exists(path)
+
+
+def test_runs_kind_needing_an_establishment(world, tmp_path):
+    with pytest.raises(ValidationError) as exc:
+        start(world.global_admin, [csv_upload()], kind="csv")
     assert exc.value.message_dict["establishment"] == ["Choisissez l'établissement : ces fichiers ne le disent pas."]
     with pytest.raises(ValidationError) as exc:
         start(world.global_admin, aaf_uploads(tmp_path), kind="nope")
@@ -293,18 +339,19 @@ def test_runs_import_run_keeps_working_for_the_command_line(world, tmp_path):
     assert run.total_bytes > 0
 
 
-def test_runs_command_line_options(world, tmp_path, capsys, ent_kind):
+def test_runs_command_line_options(world, tmp_path, capsys):
     files = [str(path) for path in school_files(tmp_path)]
     with pytest.raises(CommandError, match="Aucun établissement d'UAI « 0000000Z »"):
         call_command("import", "aaf", *files, "--uai", "0000000Z")
     with pytest.raises(CommandError, match="a besoin de l'établissement des fichiers : --uai UAI"):
-        call_command("import", "be1d", "x.csv")
+        call_command("import", "csv", "x.csv")
     with pytest.raises(CommandError, match="Option mal formée"):
         call_command("import", "aaf", *files, "--option", "sans-egal")
     command = importlib.import_module("preau.imports.management.commands.import").Command
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"last_name": "Nom"}))
-    assert command.options(["profile=pupil"], str(mapping)) == {"mapping": {"last_name": "Nom"}, "profile": "pupil"}
+    assert command.options(["profile=pupil", "full=true"], str(mapping)) == {
+        "mapping": {"last_name": "Nom"}, "profile": "pupil", "full": True}
     mapping.write_text(json.dumps({"profile": "guardian", "mapping": {"first_name": "Prénom"}}))
     assert command.options([], str(mapping)) == {"profile": "guardian", "mapping": {"first_name": "Prénom"}}
     mapping.write_text("[1, 2]")
@@ -315,3 +362,18 @@ def test_runs_command_line_options(world, tmp_path, capsys, ent_kind):
     run = ImportRun.objects.get()
     assert run.establishment == world.one.establishment and run.dry_run
     assert "Simulation : rien n'a été enregistré." in capsys.readouterr().out
+
+
+def test_runs_command_line_csv_with_a_mapping_file(world, tmp_path, capsys):
+    data = tmp_path / "eleves.csv"
+    data.write_bytes(PUPILS_CSV)
+    mapping = tmp_path / "colonnes.json"
+    mapping.write_text(json.dumps(PUPILS_OPTIONS["mapping"]))
+    with pytest.raises(CommandError, match="Profil inconnu"):
+        call_command("import", "csv", str(data), "--uai", world.one.establishment.uai, "--mapping", str(mapping))
+    call_command("import", "csv", str(data), "--uai", world.one.establishment.uai, "--mapping", str(mapping),
+                 "--option", "profile=pupil")
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED and run.options["profile"] == "pupil"
+    assert User.objects.filter(first_name="Noé", class_enrolments__school_class=world.one.class_a).exists()
+    assert "Import enregistré." in capsys.readouterr().out

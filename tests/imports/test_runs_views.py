@@ -13,7 +13,7 @@ from preau.imports import services
 from preau.imports.models import ImportRejection, ImportRun
 
 from .test_aaf import add, etab, pupil
-from .test_runs_services import aaf_body, aaf_uploads, ent_kind, run_tasks  # noqa: F401 - fixtures
+from .test_runs_services import aaf_body, aaf_uploads, csv_upload, run_tasks  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +47,8 @@ def test_runs_views_non_admins_forbidden_anonymous_sent_to_login(client, world):
 
 
 def test_runs_views_ent_admin_sees_their_establishments_runs_only(client, world):
-    mine = ImportRun.objects.create(kind="be1d", establishment=world.one.establishment, status="succeeded")
-    theirs = ImportRun.objects.create(kind="be1d", establishment=world.two.establishment, status="succeeded")
+    mine = ImportRun.objects.create(kind="csv", establishment=world.one.establishment, status="succeeded")
+    theirs = ImportRun.objects.create(kind="csv", establishment=world.two.establishment, status="succeeded")
     academy = ImportRun.objects.create(kind="aaf", status="succeeded")
     logged(client, world.one.ent_admin)
     page = text(client.get(LIST))
@@ -88,12 +88,43 @@ def test_runs_views_form_errors_in_french(client, world):
     assert not ImportRun.objects.exists()
 
 
-def test_runs_views_ent_admin_refused_other_establishment_in_form(client, world, ent_kind):  # noqa: F811
+def test_runs_views_ent_admin_refused_other_establishment_in_form(client, world):
     logged(client, world.one.ent_admin)
-    response = client.post(NEW, {"kind": ent_kind, "establishment": world.two.establishment.pk,
-                                 "files": [SimpleUploadedFile("a.xml", b"<x/>")]})
+    response = client.post(NEW, {"kind": "csv", "establishment": world.two.establishment.pk,
+                                 "files": [csv_upload()]})
     assert response.status_code == 400  # not among the choices
+    assert "Sélectionnez un choix valide" in text(response)
     assert not ImportRun.objects.exists()
+
+
+def test_runs_views_csv_second_step_maps_the_columns(client, world, run_tasks):  # noqa: F811
+    logged(client, world.one.ent_admin)
+    response = client.post(NEW, {"kind": "csv", "establishment": world.one.establishment.pk, "dry_run": "on",
+                                 "files": [csv_upload()]})
+    run = ImportRun.objects.get()
+    columns = reverse("imports:run_columns", args=[run.pk])
+    assert response.status_code == 302 and response["Location"] == columns
+    page = text(client.get(columns))
+    assert "Colonnes du fichier : Identifiant · Nom · Prénom · Classe" in page
+    assert 'name="profil"' in page and 'name="col_last_name"' not in page
+    page = text(client.get(columns + "?profil=pupil"))
+    assert '<option value="Nom" selected>Nom</option>' in page  # guessed from the usual headers
+    assert "Identifiant (obligatoire)" in page and 'name="col_pupil_external_ids"' not in page
+    response = client.post(columns + "?profil=pupil", {"col_external_id": "", "col_last_name": "Nom",
+                                                        "col_first_name": "Prénom"})
+    assert response.status_code == 400
+    assert "Choisissez la colonne du champ obligatoire « Identifiant »." in text(response)
+    with run_tasks():
+        response = client.post(columns + "?profil=pupil", {
+            "col_external_id": "Identifiant", "col_last_name": "Nom", "col_first_name": "Prénom",
+            "col_class_code": "Classe"})
+    assert response.status_code == 302 and response["Location"] == detail(run)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED and run.options["mapping"]["class_code"] == "Classe"
+    assert "<th scope=\"row\">Élèves</th><td>2</td>" in text(client.get(detail(run)))
+    assert client.get(columns)["Location"] == detail(run)  # no second mapping
+    logged(client, world.two.ent_admin)
+    assert client.get(columns).status_code == 404
 
 
 def test_runs_views_simulate_report_confirm_and_print_codes(client, world, tmp_path, run_tasks):  # noqa: F811

@@ -79,37 +79,43 @@ class ImportStartForm(forms.Form):
         return value
 
 
-class ColumnMappingForm(forms.Form):
-    """A generic CSV's profile and, per field of the profile, the column of the file that holds it."""
+class CsvProfileForm(forms.Form):
+    """A generic CSV's first question: who the file lists (the fields to map depend on it)."""
 
-    profile = forms.ChoiceField(label=gettext_lazy("Le fichier contient"))
+    profil = forms.ChoiceField(label=gettext_lazy("Le fichier liste"))
 
-    def __init__(self, *args, header: list[str], helper, initial_options=None, **kwargs):
+    def __init__(self, *args, helper, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = helper
-        self.fields["profile"].choices = [(code, label) for code, label in helper.PROFILES.items()]
-        guessed = dict(helper.guess_mapping(header)) if header else {}
-        options = initial_options or {}
-        mapping = options.get("mapping") or guessed
-        if options.get("profile"):
-            self.initial["profile"] = options["profile"]
+        self.fields["profil"].choices = [(code, label) for code, label in helper.PROFILES.items()]
+
+
+class ColumnMappingForm(forms.Form):
+    """Per field of the chosen profile, the column of the file that holds it (guessed from usual headers)."""
+
+    full = forms.BooleanField(
+        label=gettext_lazy("Fichier complet"), required=False,
+        help_text=gettext_lazy("Le fichier liste toutes les personnes de ce profil dans l'établissement : celles "
+                               "qu'il ne liste plus sont marquées partantes."))
+
+    def __init__(self, *args, header: list[str], helper, profile: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.profile = profile
+        self.profile_fields = helper.fields_for(profile)
+        guessed = helper.guess_mapping(header, profile) if header else {}
         columns = [("", _("— Pas dans le fichier —"))] + [(column, column) for column in header]
-        profile_labels = dict(helper.PROFILES)
-        for field in helper.FIELDS:
-            required_for = [str(profile_labels.get(code, code)) for code in helper.PROFILES
-                            if code in field.required_for]
-            self.fields[self.key(field.name)] = forms.ChoiceField(
-                label=field.label, choices=columns, required=False,
-                help_text=(_("Obligatoire pour : %(profiles)s.") % {"profiles": ", ".join(required_for)}
-                           if required_for else ""))
-            if mapping.get(field.name) in header:
-                self.initial[self.key(field.name)] = mapping[field.name]
+        for field in self.profile_fields:
+            label = str(field.label) + (_(" (obligatoire)") if field.required(profile) else "")
+            self.fields[self.key(field.name)] = forms.ChoiceField(label=label, choices=columns, required=False,
+                                                                  help_text=field.help)
+            if guessed.get(field.name) in header:
+                self.initial[self.key(field.name)] = guessed[field.name]
+        self.order_fields([self.key(field.name) for field in self.profile_fields] + ["full"])
 
     @staticmethod
     def key(name: str) -> str:
         return f"col_{name}"
 
     def options(self) -> dict:
-        return {"profile": self.cleaned_data["profile"],
-                "mapping": {field.name: self.cleaned_data.get(self.key(field.name))
-                            for field in self.helper.FIELDS if self.cleaned_data.get(self.key(field.name))}}
+        mapping = {field.name: self.cleaned_data.get(self.key(field.name)) or "" for field in self.profile_fields}
+        return {"profile": self.profile, "mapping": {name: column for name, column in mapping.items() if column},
+                "full": bool(self.cleaned_data.get("full"))}

@@ -355,32 +355,19 @@ def read_csv_headers(paths: list[Path]) -> list[tuple[str, list[str]]]:
 
 
 def clean_csv_options(options, headers: list[tuple[str, list[str]]]) -> dict:
-    """{"profile", "mapping": {field: column}} checked against the helper's profiles and fields and the files'
-    header lines; French ValidationError otherwise."""
+    """{"profile", "mapping": {field: column}, "full"} checked by the CSV helper against each file's header line;
+    French ValidationError otherwise. Columns left unchosen are dropped from the mapping."""
     helper = csv_helper()
-    if not isinstance(options, dict):
-        raise ValidationError({"options": _("Les options doivent être un objet JSON.")})
-    profile = options.get("profile")
-    if profile not in helper.PROFILES:
-        raise ValidationError({"profile": _("Choisissez ce que contient le fichier (profil).")})
-    mapping = options.get("mapping") or {}
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-        raise ValidationError({"mapping": _("Les correspondances de colonnes sont mal formées.")})
-    fields = {field.name: field for field in helper.FIELDS}
-    mapping = {name: column for name, column in mapping.items() if column}
-    errors = [_("Champ inconnu : « %(name)s ».") % {"name": str(name)[:80]} for name in mapping if name not in fields]
-    for field in helper.FIELDS:
-        if profile in field.required_for and field.name not in mapping:
-            errors.append(_("Choisissez la colonne de « %(label)s » : elle est obligatoire pour ce profil.")
-                          % {"label": field.label})
+    errors: list[str] = []
     for file_name, header in headers:
-        for column in mapping.values():
-            if column not in header:
-                errors.append(_("La colonne « %(column)s » n'existe pas dans « %(file)s ».")
-                              % {"column": column[:80], "file": file_name})
+        for message in helper.validate_options(options, header):
+            message = str(message) if len(headers) == 1 else f"« {file_name} » : {message}"
+            if message not in errors:
+                errors.append(message)
     if errors:
         raise ValidationError({"mapping": errors})
-    return {**options, "profile": profile, "mapping": mapping}
+    mapping = {name: column for name, column in options["mapping"].items() if column}
+    return {**options, "mapping": mapping}
 
 
 def _local_copies(files, directory: Path, names: list[str]) -> list[Path]:

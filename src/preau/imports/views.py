@@ -24,7 +24,7 @@ from preau.directory.admin_views import admin_required, apply_errors
 from preau.directory.models import Establishment
 
 from . import selectors, services
-from .forms import ColumnMappingForm, ImportStartForm
+from .forms import ColumnMappingForm, CsvProfileForm, ImportStartForm
 from .models import ImportRun
 
 RUNS_PER_PAGE = 30
@@ -122,7 +122,7 @@ def run_confirm(request, run):
 
 @run_view
 def run_columns(request, run):
-    """A generic CSV's second step: what the file holds and which column is which field."""
+    """A generic CSV's second step: who the file lists (?profil=), then which column holds which field."""
     if run.status != ImportRun.Status.DRAFT:
         return redirect("imports:run_detail", run.pk)
     services.check_can_import(request.actor, run.kind, run.establishment)
@@ -133,19 +133,24 @@ def run_columns(request, run):
     except ValidationError as error:
         headers, header_error = [], " ".join(error.messages)
     header = headers[0][1] if headers else []
-    posted = request.method == "POST"
-    form = ColumnMappingForm(request.POST if posted else None, header=header, helper=helper)
-    if posted and form.is_valid() and not header_error:
-        try:
-            services.import_map_columns(actor=request.actor, run=run, options=form.options(), request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, _("Simulation lancée.") if run.dry_run else _("Import lancé."))
-            return redirect("imports:run_detail", run.pk)
-    status = 400 if (form.is_bound and form.errors) or header_error else 200
+    profile_form = CsvProfileForm(request.GET if "profil" in request.GET else None, helper=helper)
+    profile = profile_form.cleaned_data["profil"] if profile_form.is_bound and profile_form.is_valid() else None
+    form = None
+    if profile is not None and not header_error:
+        posted = request.method == "POST"
+        form = ColumnMappingForm(request.POST if posted else None, header=header, helper=helper, profile=profile)
+        if posted and form.is_valid():
+            try:
+                services.import_map_columns(actor=request.actor, run=run, options=form.options(), request=request)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("Simulation lancée.") if run.dry_run else _("Import lancé."))
+                return redirect("imports:run_detail", run.pk)
+    status = 400 if (form is not None and form.is_bound and form.errors) or header_error else 200
     return render(request, "imports/run_columns.html", {
-        "run": run, "form": form, "header": header, "header_error": header_error}, status=status)
+        "run": run, "profile_form": profile_form, "form": form, "profile_label": helper.PROFILES.get(profile, ""),
+        "header": header, "header_error": header_error}, status=status)
 
 
 class _Echo:

@@ -109,8 +109,10 @@ class ImportRejectionOut(Schema):
 
 
 class ColumnsIn(Schema):
-    profile: str = Field(max_length=50)
-    mapping: dict[str, str] = Field(description="Champ → colonne du fichier.")
+    profile: str = Field(max_length=50, description="pupil, guardian, teacher ou staff.")
+    mapping: dict[str, str] = Field(description="Champ → colonne du fichier (en-tête).")
+    full: bool = Field(False, description="Le fichier liste toutes les personnes de ce profil : les absents sont "
+                                          "marqués partants.")
 
 
 ImportRunPage = page_of(ImportRunOut, "ImportRunPage")

@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Simulation : rien n'est enregistré.")
         parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d et csv).")
         parser.add_argument("--option", action="append", default=[], metavar="CLÉ=VALEUR",
-                            help="Option de l'import (répétable), par exemple --option profile=pupil.")
+                            help="Option de l'import (répétable), par exemple --option profile=pupil "
+                                 "--option full=true.")
         parser.add_argument("--mapping", metavar="FICHIER.json",
                             help="Correspondances de colonnes d'un CSV : un objet JSON {champ: colonne}, ou les "
                                  "options entières {\"profile\": ..., \"mapping\": {...}}.")
@@ -73,5 +74,13 @@ class Command(BaseCommand):
             key, sep, value = pair.partition("=")
             if not sep or not key.strip():
                 raise CommandError(f"Option mal formée « {pair} » : attendu CLÉ=VALEUR.")
-            options[key.strip()] = value.strip()
+            options[key.strip()] = Command.option_value(value.strip())
         return options
+
+    @staticmethod
+    def option_value(value: str):
+        """true/false, numbers and JSON values as such (`--option full=true`), anything else as text."""
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
