@@ -8,7 +8,7 @@ siblings dropped, so memory stays flat whatever the file size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -18,26 +18,57 @@ class UnsafeXML(ValueError):
     """A record uses an XML construct we refuse (an entity reference)."""
 
 
+# lxml parser settings of every reader here: no entity resolved, no DTD loaded, no network, default size limits.
+SAFE_SETTINGS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False,
+                 "huge_tree": False, "remove_comments": True, "remove_pis": True}
+
+
+def _free(element: etree._Element) -> None:
+    """Clear a record once handled, and drop its finished siblings."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
 def iter_elements(path: str | Path, tags: tuple[str, ...]) -> Iterator[tuple[int, etree._Element]]:
     """Yield (record number from 1, element) for each element named in `tags`, then free it.
 
     Raises lxml.etree.XMLSyntaxError (a subclass of SyntaxError) when the file is not well-formed, at the point
     where it stops being readable: records before it have already been yielded.
     """
-    context = etree.iterparse(
-        str(path), events=("end",), tag=tags, resolve_entities=False, no_network=True, load_dtd=False,
-        dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True,
-    )
+    context = etree.iterparse(str(path), events=("end",), tag=tags, **SAFE_SETTINGS)
     for number, (_event, element) in enumerate(context, start=1):
         try:
             yield number, element
         finally:
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
+            _free(element)
     del context
+
+
+def iter_at_depth(path: str | Path, depth: int, tags: Iterable[str]) -> Iterator[tuple[int, etree._Element]]:
+    """Yield (number per tag from 1, element) for the elements at `depth` (the root being 1) named in `tags`, and
+    free every element at that depth, yielded or not.
+
+    For files made of several sections of records read one section per pass (SIECLE's BEE exports): iter_elements
+    frees only the elements it yields, so the sections a pass skips would stay in memory. Raises as iter_elements.
+    """
+    numbers = dict.fromkeys(tags, 0)
+    level = 0
+    for event, element in etree.iterparse(str(path), events=("start", "end"), **SAFE_SETTINGS):
+        if event == "start":
+            level += 1
+            continue
+        level -= 1
+        if level != depth - 1:
+            continue
+        try:
+            if element.tag in numbers:
+                numbers[element.tag] += 1
+                yield numbers[element.tag], element
+        finally:
+            _free(element)
 
 
 def text_of(element: etree._Element) -> str:
