@@ -20,14 +20,30 @@ See docs/imports.md ("Generic CSV") for what each field becomes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .csvread import CsvUnreadable, normalize, read_header
+from preau.accounts.models import User
+from preau.directory.models import Role
 
-__all__ = ["FIELDS", "PROFILES", "CsvField", "CsvUnreadable", "fields_for", "guess_mapping", "read_header",
-           "validate_options"]
+from .csvbase import (
+    CLASS_CODE_MAX,
+    GROUP_CODE_MAX,
+    POLYVALENT_CODE,
+    POLYVALENT_LABEL,
+    SUBJECT_CODE_MAX,
+    CsvDirectoryImporter,
+    CsvRow,
+    parse_yes_no,
+    split_list,
+)
+from .csvread import CsvUnreadable, normalize, read_header
+from .engine import Rejected
+
+__all__ = ["FIELDS", "PROFILES", "CsvField", "CsvImporter", "CsvUnreadable", "fields_for", "guess_mapping",
+           "read_header", "validate_options"]
 
 PUPIL, GUARDIAN, TEACHER, STAFF = "pupil", "guardian", "teacher", "staff"
 PROFILES: dict[str, str] = {
@@ -187,3 +203,216 @@ def validate_options(options: dict, header: list[str]) -> list[str]:
         if field.required(profile) and not mapping.get(field.name):
             errors.append(_("Choisissez la colonne du champ obligatoire « %(field)s ».") % {"field": field.label})
     return errors
+
+
+# --- The importer ------------------------------------------------------------------------------------------
+
+# Profile → (report kind, roles its full import manages, join-key namespace part). Teachers and staff share one
+# namespace: the same person may be in both files, under the same number.
+PROFILE_KINDS = {
+    PUPIL: ("pupils", (Role.PUPIL,), "eleve"),
+    GUARDIAN: ("guardians", (Role.GUARDIAN,), "resp"),
+    TEACHER: ("staff", (Role.TEACHER,), "pers"),
+    STAFF: ("staff", (Role.STAFF,), "pers"),
+}
+
+
+class CsvImporter(CsvDirectoryImporter):
+    """One CSV file (or several) of one profile, columns chosen by the user (options: profile, mapping, full)."""
+
+    namespace = "csv"
+
+    def import_files(self, paths: list[Path]) -> None:
+        self.profile = self.options.get("profile")
+        self.mapping = {name: column for name, column in (self.options.get("mapping") or {}).items()
+                        if isinstance(column, str) and column}
+        if self.profile not in PROFILES:
+            self.report.reject("", None, "", _("Profil inconnu « %(profile)s » : rien n'a été importé.")
+                               % {"profile": str(self.profile or "")[:40]})
+            return
+        kind, roles, _part = PROFILE_KINDS[self.profile]
+        handler = {PUPIL: self._pupil, GUARDIAN: self._guardian, TEACHER: self._teacher, STAFF: self._staff}[
+            self.profile]
+        complete = True
+        for path in paths:
+            csv_file = self.open_csv(path)
+            if csv_file is None:
+                complete = False
+                continue
+            errors = validate_options(self.options, csv_file.header)
+            if errors:
+                csv_file.close()
+                complete = False
+                for error in errors:
+                    self.report.reject(path.name, None, "", _("%(error)s Fichier non importé.") % {"error": error})
+                continue
+            needed = [csv_file.header.index(column) for column in self.mapping.values()]
+            complete &= self.import_rows(path, csv_file, handler, kind=kind, needed=needed)
+        if self.options.get("full") is True:
+            self.leave_absent(kind, roles, [path.name for path in paths], complete)
+
+    # --- Values ----------------------------------------------------------------------------------------------
+
+    def value(self, field_name: str) -> str:
+        return self.row.get(self.mapping.get(field_name))
+
+    def has(self, field_name: str) -> bool:
+        return field_name in self.mapping
+
+    def attribute(self, field_name: str) -> str:
+        """The report's attribute: the column the user chose for the field."""
+        return self.mapping.get(field_name) or str(FIELDS_BY_NAME[field_name].label)
+
+    def join_key(self, profile: str, value: str, attribute: str) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise Rejected(attribute, _(
+                "Identifiant manquant (colonne « %(column)s ») : la personne ne pourrait pas être retrouvée aux "
+                "imports suivants. Enregistrement ignoré.") % {"column": attribute})
+        prefix = self.key_prefix(PROFILE_KINDS[profile][2])
+        if len(prefix) + len(value) > 64:
+            raise Rejected(attribute, _("Identifiant trop long (%(max)d caractères au plus). Enregistrement ignoré.")
+                           % {"max": 64 - len(prefix)})
+        return prefix + value
+
+    def person(self, kind: str) -> tuple[User, bool, bool]:
+        """Create or update the row's person by its join key (an INE finds a pupil known under another key)."""
+        external_id = self.join_key(self.profile, self.value("external_id"), self.attribute("external_id"))
+        fields: dict = {
+            "last_name": self.clean_name(self.value("last_name"), self.attribute("last_name"), _("Nom")),
+            "first_name": self.clean_name(self.value("first_name"), self.attribute("first_name"), _("Prénom")),
+        }
+        if self.has("birth_date"):
+            birth_date = self.clean_birth_date(self.value("birth_date"), self.attribute("birth_date"))
+            if birth_date is not False:
+                fields["birth_date"] = birth_date
+        if self.has("email"):
+            email = self.clean_email_value(self.value("email"), self.attribute("email"))
+            if email is not None:
+                fields["email"] = email
+        if self.has("phone"):
+            phone = self.clean_phone([(self.value("phone"), self.attribute("phone"))])
+            if phone is not None:
+                fields["phone"] = phone
+        if self.has("ine"):
+            ine = self.clean_ine(self.value("ine"), self.attribute("ine"))
+            if ine is not None:
+                fields["ine"] = ine
+        user, created, changed = self.upsert_person(
+            external_id=external_id, kind=kind, fields=fields, match_ine=self.profile == PUPIL,
+            required=(("last_name", self.attribute("last_name")), ("first_name", self.attribute("first_name"))))
+        self.seen(kind, user.external_id)
+        return user, created, changed
+
+    def codes(self, field_name: str, length: int, what: str) -> list[str]:
+        """The codes of a list cell; over-long ones reported and left out."""
+        out = []
+        for code in split_list(self.value(field_name)):
+            if len(code) > length:
+                self.warn(self.attribute(field_name), _("%(what)s trop long « %(code)s » (%(max)d caractères au "
+                                                        "plus) ; ignoré.") % {"what": what, "code": code[:60],
+                                                                               "max": length})
+            else:
+                out.append(code)
+        return out
+
+    # --- Profiles --------------------------------------------------------------------------------------------
+
+    def _pupil(self, row: CsvRow) -> None:
+        self.row = row
+        establishment = self.establishment
+        user, created, changed = self.person("pupils")
+        changed |= self.membership(user, establishment, Role.PUPIL)
+        changed |= self.drop_other_memberships(user, (Role.PUPIL,), {(establishment.pk, Role.PUPIL)})
+        if self.has("class_code"):
+            code = " ".join(self.value("class_code").split())
+            if len(code) > CLASS_CODE_MAX:
+                self.warn(self.attribute("class_code"), _("Code de classe trop long « %(code)s » (%(max)d caractères "
+                                                          "au plus) ; classe inchangée.") % {
+                    "code": code[:60], "max": CLASS_CODE_MAX})
+            else:
+                classes = [self.school_class(establishment, code)] if code else []
+                changed |= self.sync_classes(user, classes, establishments=[establishment])
+        if self.has("groups"):
+            groups = [self.group(establishment, code)
+                      for code in self.codes("groups", GROUP_CODE_MAX, _("Code de groupe"))]
+            changed |= self.sync_groups(user, groups, establishments=[establishment])
+        self.finish_person("pupils", created, changed)
+
+    def _guardian(self, row: CsvRow) -> None:
+        self.row = row
+        attribute = self.attribute("pupil_external_ids")
+        refs = split_list(self.value("pupil_external_ids"))
+        prefix = self.key_prefix(PROFILE_KINDS[PUPIL][2])
+        pupils = {pupil.external_id: pupil for pupil in User.objects.filter(
+            external_id__in=[prefix + ref for ref in refs if len(prefix + ref) <= 64],
+            memberships__establishment=self.establishment, memberships__role=Role.PUPIL,
+            memberships__is_active=True).distinct()}
+        for ref in refs:
+            if prefix + ref not in pupils:
+                self.warn(attribute, _("Élève « %(ref)s » inconnu dans cet établissement (absent des fichiers "
+                                       "d'élèves importés) ; lien ignoré.") % {"ref": ref[:60]})
+        if not pupils:
+            external_id = self.join_key(GUARDIAN, self.value("external_id"), self.attribute("external_id"))
+            if self.find_person(external_id) is None:
+                raise Rejected(attribute, _("Aucun des élèves indiqués n'est connu dans cet établissement : "
+                                            "responsable ignoré (importez d'abord le fichier des élèves)."))
+        user, created, changed = self.person("guardians")
+        fields = {}
+        if self.has("relation"):
+            fields["relation"] = self.relation(self.value("relation"), self.attribute("relation"))
+        if self.has("legal_authority"):
+            authority = parse_yes_no(self.value("legal_authority"))
+            if authority is None and self.value("legal_authority").strip():
+                self.warn(self.attribute("legal_authority"), _("Valeur « %(value)s » non comprise (Oui ou Non "
+                                                               "attendu) : Oui.") % {
+                    "value": self.value("legal_authority")[:40]})
+            fields["legal_authority"] = authority is not False
+        wanted = {pupil: {**fields, "external_id": f"{pupil.external_id}${user.external_id}"[:64]}
+                  for pupil in pupils.values()}
+        changed |= self.sync_children(user, wanted)
+        self.finish_person("guardians", created, changed)
+
+    def _teacher(self, row: CsvRow) -> None:
+        self.row = row
+        establishment = self.establishment
+        user, created, changed = self.person("staff")
+        changed |= self.membership(user, establishment, Role.TEACHER)
+        if self.has("classes") or self.has("teaching_groups") or self.has("main_classes"):
+            changed |= self._assignments(user)
+        self.finish_person("staff", created, changed)
+
+    def _assignments(self, teacher: User) -> bool:
+        establishment = self.establishment
+        year = self.current_year(establishment)
+        main = {self.school_class(establishment, code).pk
+                for code in self.codes("main_classes", CLASS_CODE_MAX, _("Code de classe"))}
+        wanted = {}
+        for field_name, is_class in (("classes", True), ("teaching_groups", False)):
+            for item in split_list(self.value(field_name)):
+                code, _sep, subject_code = (part.strip() for part in item.partition(":"))
+                if not code or len(code) > CLASS_CODE_MAX or len(subject_code) > SUBJECT_CODE_MAX or (
+                        not subject_code and not is_class):
+                    self.warn(self.attribute(field_name), _(
+                        "Service « %(value)s » mal formé (attendu CLASSE:MATIÈRE, codes de %(c)d et %(s)d caractères "
+                        "au plus) ; ignoré.") % {"value": item[:60], "c": CLASS_CODE_MAX, "s": SUBJECT_CODE_MAX})
+                    continue
+                subject = (self.subject(establishment, subject_code) if subject_code else
+                           self.subject(establishment, POLYVALENT_CODE, POLYVALENT_LABEL))
+                if is_class:
+                    division = self.school_class(establishment, code)
+                    key = (subject.pk, division.pk, None)
+                    is_main = division.pk in main if self.has("main_classes") else None
+                else:
+                    key = (subject.pk, None, self.group(establishment, code).pk)
+                    is_main = False if self.has("main_classes") else None
+                wanted[key] = (establishment, year, is_main)
+        return self.sync_assignments(teacher, wanted, [establishment.pk])
+
+    def _staff(self, row: CsvRow) -> None:
+        self.row = row
+        user, created, changed = self.person("staff")
+        functions = (self.staff_functions(self.value("functions"), self.attribute("functions"))
+                     if self.has("functions") else None)
+        changed |= self.membership(user, self.establishment, Role.STAFF, functions)
+        self.finish_person("staff", created, changed)

@@ -194,9 +194,11 @@ class CsvFile:
                 if any(cell.strip() for cell in cells):
                     yield number, [cell.strip() for cell in cells]
         except csv.Error as exc:
+            error = (_("valeur trop longue : un guillemet n'est-il pas refermé ?") if "field larger" in str(exc)
+                     else str(exc))
             raise CsvUnreadable(_("Ligne %(line)d : CSV mal formé (%(error)s). Les lignes précédentes ont été "
                                   "lues, les suivantes non.") % {"line": starts[0] if starts else self._line,
-                                                                 "error": exc}) from None
+                                                                 "error": error}) from None
         finally:
             self.close()
 
