@@ -40,7 +40,7 @@ def test_imports_global_admin_simulates_confirms_and_prints_codes(journey, world
 
     # The form: AAF, no establishment (the files name theirs), the six files, simulation ticked by default.
     page.get_by_label("Type de fichiers").select_option("aaf")
-    page.get_by_label("Fichiers", exact=False).and_(page.locator("input[type=file]")).set_input_files([str(path) for path in school_files(tmp_path)])
+    page.locator("input[type=file][name=files]").set_input_files([str(path) for path in school_files(tmp_path)])
     assert page.get_by_label("Simulation d'abord").is_checked()
     submit(journey, "Lancer")
 
