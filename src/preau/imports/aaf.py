@@ -389,12 +389,14 @@ class AafImporter(DirectoryImporter):
                     "Enregistrement ignoré."))
             for establishment_id in (*teaching, *staff):
                 self.covered("staff", establishment_id)
+            # A person created by this record has no membership yet: nothing to look up, nothing to drop.
             for establishment in teaching.values():
-                changed |= self.membership(user, establishment, Role.TEACHER)
+                changed |= self.membership(user, establishment, Role.TEACHER, fresh=created)
             for establishment, functions in staff.values():
-                changed |= self.membership(user, establishment, Role.STAFF, functions)
-            keep = {(pk, Role.TEACHER) for pk in teaching} | {(pk, Role.STAFF) for pk in staff}
-            changed |= self.drop_other_memberships(user, STAFF_ROLES, keep)
+                changed |= self.membership(user, establishment, Role.STAFF, functions, fresh=created)
+            if not created:
+                keep = {(pk, Role.TEACHER) for pk in teaching} | {(pk, Role.STAFF) for pk in staff}
+                changed |= self.drop_other_memberships(user, STAFF_ROLES, keep)
         if record.has("ENTAuxEnsClassesMatieres") or record.has("ENTAuxEnsGroupesMatieres"):
             changed |= self._assignments(user, record)
         self.finish_person("staff", created, changed)
@@ -406,6 +408,7 @@ class AafImporter(DirectoryImporter):
             main_classes.add(self.school_class(establishment, pieces[1]).pk)
         says_main = record.has("ENTAuxEnsClassesPrincipal")
         wanted = {}
+        teaching_in: set[int] = set()
         for attribute, is_class in (("ENTAuxEnsClassesMatieres", True), ("ENTAuxEnsGroupesMatieres", False)):
             for establishment, pieces in self._structure_values(record, attribute, 3):
                 subject = self.subject(establishment, pieces[2])
@@ -416,7 +419,9 @@ class AafImporter(DirectoryImporter):
                 else:
                     key = (subject.pk, None, self.group(establishment, pieces[1]).pk)
                 wanted[key] = (establishment, year, (key[1] in main_classes) if says_main else None)
-                self.membership(teacher, establishment, Role.TEACHER)
+                if establishment.pk not in teaching_in:  # once per establishment, not per service
+                    teaching_in.add(establishment.pk)
+                    self.membership(teacher, establishment, Role.TEACHER)
         # Synchronised only where the import manages this teacher (imported memberships, or named by the record).
         managed = Membership.objects.filter(user=teacher, role=Role.TEACHER, external_id__isnull=False).values_list(
             "establishment_id", flat=True)
@@ -439,8 +444,10 @@ class AafImporter(DirectoryImporter):
             return
         if establishment is not None:
             self.covered("pupils", establishment.pk)
-            changed |= self.membership(user, establishment, Role.PUPIL)
-            changed |= self.drop_other_memberships(user, (Role.PUPIL,), {(establishment.pk, Role.PUPIL)})
+            # A pupil created by this record has no membership, class or group yet: no lookups.
+            changed |= self.membership(user, establishment, Role.PUPIL, fresh=created)
+            if not created:
+                changed |= self.drop_other_memberships(user, (Role.PUPIL,), {(establishment.pk, Role.PUPIL)})
         mef = None
         if record.first("ENTEleveMEF"):
             mef = self.mef(record.first("ENTEleveMEF"))
@@ -455,11 +462,11 @@ class AafImporter(DirectoryImporter):
                     school_class.mef = mef
                     school_class.save(update_fields=["mef"])
                 classes.append(school_class)
-            changed |= self.sync_classes(user, classes)
+            changed |= self.sync_classes(user, classes, fresh=created)
         if record.has("ENTEleveGroupes"):
             groups = [self.group(est, pieces[1], pieces[2] if len(pieces) > 2 else "")
                       for est, pieces in self._structure_values(record, "ENTEleveGroupes", 2)]
-            changed |= self.sync_groups(user, groups)
+            changed |= self.sync_groups(user, groups, fresh=created)
         self.finish_person("pupils", created, changed)
 
     # --- Guardians and links ---------------------------------------------------------------------------------
@@ -484,12 +491,13 @@ class AafImporter(DirectoryImporter):
         wanted: dict[User, dict] = {}
         refs = [split_ref(value) for value in record.values("ENTElevePersRelEleve")]
         refs += [[ref] for ref in authority if ref not in {parts[0] for parts in refs}]
+        refs = [parts for parts in refs if parts[0] and (len(parts) < 2 or parts[1] != SELF_RELATION)]
+        found = {user.external_id: user for user in User.objects.filter(
+            external_id__in={parts[0] for parts in refs})} if refs else {}  # one query for all the guardians
         for parts in refs:
             ref = parts[0]
             relation_code = parts[1] if len(parts) > 1 else ""
-            if relation_code == SELF_RELATION or not ref:
-                continue
-            guardian = User.objects.filter(external_id=ref).first()
+            guardian = found.get(ref)
             if guardian is None:
                 self.warn("ENTElevePersRelEleve", _(
                     "Responsable inconnu « %(ref)s » : absent des fichiers PersRelEleve et de l'annuaire ; lien "

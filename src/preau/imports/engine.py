@@ -427,9 +427,15 @@ class DirectoryImporter:
             self.count(kind, "updated" if changed else "unchanged")
 
     def membership(self, user: User, establishment: Establishment, role: str,
-                   functions: list[str] | None = None) -> bool:
+                   functions: list[str] | None = None, *, fresh: bool = False) -> bool:
+        """The user's membership of that role there: created, or made active again (and its functions set).
+
+        `fresh`: the caller knows there is none yet (the user was created by this very record and this role and
+        establishment were not given before): no lookup.
+        """
         # Written with bulk_create/update (no per-row signal): the run bumps the account-state generation once.
-        membership = Membership.objects.filter(user=user, establishment=establishment, role=role).first()
+        membership = None if fresh else Membership.objects.filter(
+            user=user, establishment=establishment, role=role).first()
         if membership is None:
             Membership.objects.bulk_create([Membership(user=user, establishment=establishment, role=role,
                                                        functions=functions or [], external_id=user.external_id)])
@@ -445,6 +451,33 @@ class DirectoryImporter:
         return bool(changed)
 
     @staticmethod
+    def guardian_memberships(guardians: Iterable[User], establishment_ids: Iterable[int]) -> None:
+        """membership(guardian, establishment, GUARDIAN) for each guardian in each establishment, batched: one
+        lookup for all, the missing ones created in one statement."""
+        guardians = list({guardian.pk: guardian for guardian in guardians}.values())
+        establishment_ids = list(establishment_ids)
+        if not guardians or not establishment_ids:
+            return
+        existing = {(m.user_id, m.establishment_id): m for m in Membership.objects.filter(
+            user_id__in=[guardian.pk for guardian in guardians], establishment_id__in=establishment_ids,
+            role=Role.GUARDIAN)}
+        missing = []
+        for guardian in guardians:
+            for establishment_id in establishment_ids:
+                membership = existing.get((guardian.pk, establishment_id))
+                if membership is None:
+                    missing.append(Membership(user=guardian, establishment_id=establishment_id, role=Role.GUARDIAN,
+                                              functions=[], external_id=guardian.external_id))
+                    continue
+                fields = {"is_active": True, "leaving_since": None,
+                          "external_id": membership.external_id or guardian.external_id}
+                changed = {name: value for name, value in fields.items() if getattr(membership, name) != value}
+                if changed:
+                    Membership.objects.filter(pk=membership.pk).update(**changed)
+        if missing:
+            Membership.objects.bulk_create(missing)
+
+    @staticmethod
     def drop_other_memberships(user: User, roles: Iterable[str], keep: Iterable[tuple[int, str]]) -> bool:
         """Deactivate the import-managed memberships of these roles that the record no longer lists."""
         keep = set(keep)
@@ -456,8 +489,8 @@ class DirectoryImporter:
         return bool(stale)
 
     @staticmethod
-    def _sync(queryset, field_name: str, wanted: set[int], make) -> bool:
-        existing = dict(queryset.values_list(field_name, "pk"))
+    def _sync(queryset, field_name: str, wanted: set[int], make, fresh: bool = False) -> bool:
+        existing = {} if fresh else dict(queryset.values_list(field_name, "pk"))
         stale = [pk for key, pk in existing.items() if key not in wanted]
         if stale:
             queryset.model.objects.filter(pk__in=stale).delete()
@@ -467,21 +500,22 @@ class DirectoryImporter:
         return bool(stale or missing)
 
     def sync_classes(self, pupil: User, classes: Iterable[SchoolClass],
-                     establishments: Iterable[Establishment] | None = None) -> bool:
-        """The pupil's current-year classes become exactly these (within `establishments` when given)."""
+                     establishments: Iterable[Establishment] | None = None, *, fresh: bool = False) -> bool:
+        """The pupil's current-year classes become exactly these (within `establishments` when given).
+        `fresh`: the pupil was created by this very record, so has none yet: no lookup."""
         queryset = ClassEnrolment.objects.filter(pupil=pupil, school_class__school_year__is_current=True)
         if establishments is not None:
             queryset = queryset.filter(school_class__establishment__in=list(establishments))
         return self._sync(queryset, "school_class_id", {c.pk for c in classes},
-                          lambda pk: ClassEnrolment(pupil=pupil, school_class_id=pk))
+                          lambda pk: ClassEnrolment(pupil=pupil, school_class_id=pk), fresh)
 
     def sync_groups(self, pupil: User, groups: Iterable[TeachingGroup],
-                    establishments: Iterable[Establishment] | None = None) -> bool:
+                    establishments: Iterable[Establishment] | None = None, *, fresh: bool = False) -> bool:
         queryset = GroupMembership.objects.filter(pupil=pupil, group__school_year__is_current=True)
         if establishments is not None:
             queryset = queryset.filter(group__establishment__in=list(establishments))
         return self._sync(queryset, "group_id", {g.pk for g in groups},
-                          lambda pk: GroupMembership(pupil=pupil, group_id=pk))
+                          lambda pk: GroupMembership(pupil=pupil, group_id=pk), fresh)
 
     def sync_assignments(self, teacher: User, wanted: dict[tuple[int, int | None, int | None], tuple],
                          managed: Iterable[int]) -> bool:
@@ -521,8 +555,8 @@ class DirectoryImporter:
         """The pupil's imported guardian links become exactly `wanted` (guardian → link fields incl.
         external_id); links made by hand (no external_id) stay. Guardians get a membership wherever the pupil is
         enrolled; a guardian left with no child in an establishment loses their imported membership there."""
-        establishments = list(Establishment.objects.filter(
-            memberships__user=pupil, memberships__role=Role.PUPIL, memberships__is_active=True))
+        establishment_ids = list(Membership.objects.filter(user=pupil, role=Role.PUPIL, is_active=True).values_list(
+            "establishment_id", flat=True))
         existing = {link.guardian_id: link for link in GuardianLink.objects.filter(pupil=pupil)}
         wanted_ids = {guardian.pk for guardian in wanted}
         for guardian_id, link in existing.items():
@@ -530,15 +564,17 @@ class DirectoryImporter:
                 link.delete()
                 self.count("links", "deactivated")
                 self.drop_orphan_guardian_memberships(guardian_id)
+        new_links = []
         for guardian, fields in wanted.items():
             link = existing.get(guardian.pk)
             if link is None:
-                GuardianLink.objects.create(guardian=guardian, pupil=pupil, **fields)
+                new_links.append(GuardianLink(guardian=guardian, pupil=pupil, **fields))
                 self.count("links", "created")
             else:
                 self.save_changes(link, fields, "links")
-            for establishment in establishments:
-                self.membership(guardian, establishment, Role.GUARDIAN)
+        if new_links:
+            GuardianLink.objects.bulk_create(new_links)
+        self.guardian_memberships(wanted, establishment_ids)
 
     @staticmethod
     def drop_orphan_guardian_memberships(guardian_id: int) -> None:
