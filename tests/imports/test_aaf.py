@@ -243,6 +243,19 @@ def test_imports_aaf_external_entity_not_resolved(tmp_path):
     assert any(name == attack.name and "Entité XML refusée" in reason for name, _n, _a, reason in rejections(run))
 
 
+def test_imports_aaf_internal_entities_in_attributes_refused(tmp_path):
+    # libxml2 expands internal entities inside attribute values even with resolve_entities=False: refuse the file.
+    laughs = "".join(f'<!ENTITY l{i} "&l{i - 1};&l{i - 1};&l{i - 1};&l{i - 1};">' for i in range(1, 6))
+    files = school_files(tmp_path)
+    attack = aaf_file(tmp_path, "Z_Complet_20260901_PersRelEleve_0001.xml",
+                      guardian("g9").replace('name="sn"', 'name="&l5;"'),
+                      header=f'<!DOCTYPE ficAlimMENESR [<!ENTITY l0 "ha">{laughs}]>\n')
+    run, _report = import_run(kind="aaf", paths=[*files, attack])
+    assert not User.objects.filter(external_id="g9").exists()
+    assert [(name, reason[:40]) for name, _n, _a, reason in rejections(run) if name == attack.name] == [
+        (attack.name, "Entité XML refusée : le fichier déclare ")]
+
+
 def test_imports_aaf_delete_request_deactivates(tmp_path):
     import_run(kind="aaf", paths=school_files(tmp_path))
     delete = tmp_path / "X_Delta_20261001_Eleve_0001.xml"

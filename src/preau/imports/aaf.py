@@ -24,7 +24,7 @@ from preau.directory.models import Establishment, GuardianLink, Mef, Membership,
 from .engine import STAFF_ROLES, UAI_RE, DirectoryImporter, Rejected, Skipped
 from .models import NationalSubject
 from .report import Report
-from .xmlstream import UnsafeXML, iter_elements, text_of
+from .xmlstream import UnsafeXML, iter_elements, peek, text_of
 
 REQUEST_TAGS = ("addRequest", "modifyRequest", "deleteRequest")
 OPERATIONS = {"addRequest": "add", "modifyRequest": "modify", "deleteRequest": "delete"}
@@ -130,6 +130,15 @@ class AafImporter(DirectoryImporter):
             path = Path(raw)
             if not path.is_file():
                 self.report.reject(path.name, None, "", _("Fichier introuvable ou illisible."))
+                continue
+            try:
+                _root, declares_entities = peek(path)
+            except (etree.XMLSyntaxError, OSError):
+                declares_entities = False  # reported when the file is read
+            if declares_entities:
+                self.report.reject(path.name, None, "", _(
+                    "Entité XML refusée : le fichier déclare des entités, ce qu'un export AAF ne fait pas (elles "
+                    "pourraient faire lire des fichiers du serveur ou épuiser sa mémoire). Fichier ignoré."))
                 continue
             kind = file_kind(path)
             if kind is None:

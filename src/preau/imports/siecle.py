@@ -47,8 +47,7 @@ from .engine import (
 )
 from .models import NationalSubject
 from .report import Report
-from .sts import peek
-from .xmlstream import SAFE_SETTINGS, UnsafeXML, iter_at_depth, text_of
+from .xmlstream import SAFE_SETTINGS, UnsafeXML, iter_at_depth, peek, text_of
 
 NOMENCLATURE, STRUCTURES, PUPILS, PUPILS_CSV, GUARDIANS = (
     "nomenclature", "structures", "pupils", "pupils_csv", "guardians")

@@ -37,7 +37,7 @@ from preau.directory.usernames import fold
 from .aaf import TEACHING_FUNCTION, staff_function
 from .engine import READ_ERRORS, STAFF_ROLES, UAI_RE, DirectoryImporter, Rejected, read_error_reason
 from .report import Report
-from .xmlstream import UnsafeXML, iter_elements, text_of
+from .xmlstream import UnsafeXML, iter_elements, peek, text_of
 
 ROOT_TAG = "STS_EDT"
 # The export of a timetable software *to* STS-Web, often taken for this one.
@@ -127,20 +127,6 @@ def teacher_ids_in(element) -> set[str]:
 def entity_refused() -> Rejected:
     return Rejected("", _("Entité XML refusée : les entités ne sont jamais résolues (protection contre la lecture de "
                           "fichiers du serveur). Enregistrement ignoré."))
-
-
-def peek(path: Path) -> tuple[str, bool]:
-    """(root tag, whether the document declares entities), reading no further than the root's start tag.
-
-    libxml2 leaves entity references in texts unresolved here, but expands internal entities inside attribute
-    values, which this format uses for its ids and codes: a file declaring entities is refused whole.
-    """
-    context = etree.iterparse(str(path), events=("start",), resolve_entities=False, no_network=True,
-                              load_dtd=False, dtd_validation=False, huge_tree=False)
-    for _event, element in context:
-        dtd = element.getroottree().docinfo.internalDTD
-        return element.tag, dtd is not None and any(True for _entity in dtd.iterentities())
-    return "", False
 
 
 def iter_records(path: Path, wanted: frozenset[str]) -> Iterator[tuple[int, etree._Element]]:

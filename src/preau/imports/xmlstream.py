@@ -32,6 +32,19 @@ def _free(element: etree._Element) -> None:
             del parent[0]
 
 
+def peek(path: str | Path) -> tuple[str, bool]:
+    """(root tag, whether the document declares entities), reading no further than the root's start tag.
+
+    libxml2 leaves entity references in texts unresolved here, but expands internal entities inside attribute
+    values: every importer refuses a file that declares entities (no national export does).
+    """
+    context = etree.iterparse(str(path), events=("start",), **SAFE_SETTINGS)
+    for _event, element in context:
+        dtd = element.getroottree().docinfo.internalDTD
+        return element.tag, dtd is not None and any(True for _entity in dtd.iterentities())
+    return "", False
+
+
 def iter_elements(path: str | Path, tags: tuple[str, ...]) -> Iterator[tuple[int, etree._Element]]:
     """Yield (record number from 1, element) for each element named in `tags`, then free it.
 
