@@ -35,7 +35,7 @@ class User(AbstractBaseUser):
     birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
     # Stable join key from the national directory (AAF ENTPersonJointure / SIECLE id); unique when present.
     external_id = models.CharField(_("identifiant externe"), max_length=64, null=True, blank=True, unique=True)
-    ine = models.CharField(_("INE"), max_length=11, blank=True)
+    ine = models.CharField(_("INE"), max_length=11, blank=True, db_index=True)
 
     is_active = models.BooleanField(_("actif"), default=True)
     is_global_admin = models.BooleanField(_("administrateur global"), default=False)

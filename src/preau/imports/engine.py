@@ -141,6 +141,7 @@ class DirectoryImporter:
         self._pending_rejections: list[tuple[str, str]] = []
         # For full imports: join keys listed and establishment ids covered, per report kind; kinds with a bad file.
         self._seen: dict[str, set[str]] = defaultdict(set)
+        self._seen_at: dict[str, set[tuple[str, int]]] = defaultdict(set)
         self._covered: dict[str, set[int]] = defaultdict(set)
         self.broken_kinds: set[str] = set()
         self._reset_caches()
@@ -588,9 +589,13 @@ class DirectoryImporter:
 
     # --- Full imports: who is leaving ------------------------------------------------------------------------
 
-    def seen(self, report_kind: str, external_id: str) -> None:
-        """A full import lists this person (by the join key their memberships carry)."""
-        self._seen[report_kind].add(external_id)
+    def seen(self, report_kind: str, external_id: str, establishment_id: int | None = None) -> None:
+        """A full import lists this person (by the join key their memberships carry: `user.external_id`), in
+        `establishment_id` only when given (a run covering several establishments, where a person may move)."""
+        if establishment_id is None:
+            self._seen[report_kind].add(external_id)
+        else:
+            self._seen_at[report_kind].add((external_id, establishment_id))
 
     def covered(self, report_kind: str, establishment_id: int) -> None:
         """A full import of this kind speaks for this establishment."""
@@ -600,13 +605,14 @@ class DirectoryImporter:
         """Mark as leaving the imported, active memberships of the covered establishments that the full import
         did not list. Call only after a complete, readable full import of that kind."""
         roles = list(roles or ROLES_OF_KIND[report_kind])
-        seen, covered = self._seen[report_kind], self._covered[report_kind]
+        seen, seen_at, covered = self._seen[report_kind], self._seen_at[report_kind], self._covered[report_kind]
         if not covered:
             return 0
         candidates = Membership.objects.filter(establishment_id__in=list(covered), role__in=roles, is_active=True,
                                                external_id__isnull=False, leaving_since__isnull=True)
-        leaving = [pk for pk, external_id in candidates.values_list("pk", "external_id").iterator()
-                   if external_id not in seen]
+        leaving = [pk for pk, external_id, establishment_id
+                   in candidates.values_list("pk", "external_id", "establishment_id").iterator()
+                   if external_id not in seen and (external_id, establishment_id) not in seen_at]
         for start in range(0, len(leaving), 500):
             Membership.objects.filter(pk__in=leaving[start:start + 500]).update(leaving_since=self.today)
         if leaving:
@@ -616,7 +622,7 @@ class DirectoryImporter:
     def deactivate_after_grace(self) -> None:
         """Memberships marked leaving more than PREAU_IMPORT_LEAVING_GRACE_DAYS ago are deactivated."""
         limit = self.today - datetime.timedelta(days=leaving_grace_days())
-        for report_kind in ("staff", "pupils"):
+        for report_kind in ("staff", "pupils", "guardians"):
             count = Membership.objects.filter(role__in=list(ROLES_OF_KIND[report_kind]), is_active=True,
                                               leaving_since__lte=limit).update(is_active=False)
             if count:

@@ -16,7 +16,6 @@ pupil (class codes, link lists), which is bounded by one establishment. See docs
 from __future__ import annotations
 
 import codecs
-import datetime
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from preau.directory.models import (
     Establishment,
     GuardianLink,
     Mef,
-    Membership,
     Role,
     SchoolYear,
 )
@@ -42,7 +40,6 @@ from .engine import (
     READ_ERRORS,
     DirectoryImporter,
     Rejected,
-    leaving_grace_days,
     read_error_reason,
 )
 from .models import NationalSubject
@@ -372,15 +369,6 @@ class SiecleImporter(DirectoryImporter):
         self.deactivate_after_grace()
         return self.report
 
-    def deactivate_after_grace(self) -> None:
-        """The engine's, and guardians too: SIECLE marks leaving the guardians its full export no longer lists."""
-        super().deactivate_after_grace()
-        limit = self.today - datetime.timedelta(days=leaving_grace_days())
-        count = Membership.objects.filter(role=Role.GUARDIAN, is_active=True, leaving_since__lte=limit).update(
-            is_active=False)
-        if count:
-            self.report.count("guardians", "deactivated", self.labels["guardians"], count)
-
     # --- The establishment of a file -------------------------------------------------------------------------
 
     def _file_establishment(self, path: Path) -> Establishment | None:
@@ -676,7 +664,7 @@ class SiecleImporter(DirectoryImporter):
                 self._pupils[(establishment.pk, record.eleve_id)] = LEFT
             return
         user = self.find_person(key, ine=ine)
-        self.seen("pupils", user.external_id if user else key)
+        self.seen("pupils", user.external_id if user else key, establishment.pk)
         fields: dict = {}
         if record.last_name is not None:
             fields["last_name"] = record.last_name
@@ -838,7 +826,7 @@ class SiecleImporter(DirectoryImporter):
             external_id=key, kind="guardians", fields=fields,
             required=(("last_name", "NOM_DE_FAMILLE"), ("first_name", "PRENOM")))
         self.finish_person("guardians", created, changed)
-        self.seen("guardians", user.external_id)
+        self.seen("guardians", user.external_id, establishment.pk)
         self._guardians[(establishment.pk, personne_id)] = user.pk
 
     def _pupil_links(self, establishment: Establishment, links: LinkSet, eleve_id: str) -> None:

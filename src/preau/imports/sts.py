@@ -373,7 +373,7 @@ class StsImporter(DirectoryImporter):
                                       self._main_divisions(individual))
         state.claimed.add(user.pk)
         # The join key their memberships carry (this file's, or the AAF's for a teacher found by name).
-        self.seen("staff", user.external_id)
+        self.seen("staff", user.external_id, self.state.establishment.pk)
         state.seen.add(user.external_id)
 
     def _same_person(self, individual: Individual, last_name: str, birth_date: datetime.date | None) -> User | None:
