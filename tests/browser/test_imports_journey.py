@@ -93,9 +93,18 @@ def test_imports_running_page_follows_progress_then_shows_the_report(journey, wo
     assert page.get_by_test_id("run-status").inner_text() == "Terminé"
 
 
-def test_imports_list_on_a_phone(phone_journey, world):
-    ImportRun.objects.create(kind="csv", establishment=world.one.establishment, status="partial",
-                             created_by=world.one.ent_admin, rejection_count=3)
+def test_imports_list_and_report_on_a_phone(phone_journey, world):
+    from django.utils import timezone
+
+    from preau.imports.models import ImportRejection
+
+    name = "ENT_0690001A_Complet_20260901_PersRelEleve_0000_avec_un_nom_tres_long.xml"
+    run = ImportRun.objects.create(
+        kind="csv", establishment=world.one.establishment, status="partial", created_by=world.one.ent_admin,
+        rejection_count=1, files=[name], finished_at=timezone.now(),
+        counts={"pupils": {"created": 2, "updated": 1, "deactivated": 0, "unchanged": 5, "leaving": 1}})
+    ImportRejection.objects.create(run=run, file=name, record=12, attribute="ENTEleveMEF",
+                                   reason="MEF inconnu « 10110001110 » ; valeur ignorée.")
     phone_journey.login(world.one.ent_admin.username, TEST_PASSWORD)
     phone_journey.visit(f"/admin/imports/?etablissement={world.one.establishment.pk}")
     page = phone_journey.page
@@ -103,4 +112,9 @@ def test_imports_list_on_a_phone(phone_journey, world):
     row = page.locator("main table tbody tr").first
     assert "Terminé avec des rejets" in row.inner_text()
     # The table scrolls inside its frame: the page itself does not overflow sideways.
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    # The report: long file names wrap, the tables scroll inside their (keyboard-reachable) frames.
+    phone_journey.visit(f"/admin/imports/{run.pk}/")
+    assert page.get_by_role("heading", name="1 rejet").is_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
