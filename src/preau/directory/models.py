@@ -207,6 +207,9 @@ class Membership(models.Model):
     # Set by a full import that no longer lists the person: deactivated after a grace period.
     leaving_since = models.DateField(null=True, blank=True)
     external_id = models.CharField(max_length=64, null=True, blank=True)
+    # The feed (import kind: aaf, siecle, sts, be1d, csv) that last listed this membership; empty when made by hand.
+    # A full import marks leaving only the memberships its own feed manages.
+    source = models.CharField(_("source"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("rattachement")

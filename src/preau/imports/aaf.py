@@ -117,6 +117,7 @@ def split_ref(value: str) -> list[str]:
 
 
 class AafImporter(DirectoryImporter):
+    source = "aaf"
     def __init__(self, report: Report, **kwargs):
         super().__init__(report, **kwargs)
         # Guardians read in this run, to report those no pupil points to: external id → (file, record number).

@@ -105,6 +105,7 @@ def same_name(a: str, b: str) -> bool:
 
 
 class Be1dImporter(CsvDirectoryImporter):
+    source = "be1d"
     namespace = "be1d"
 
     def __init__(self, report, **kwargs):

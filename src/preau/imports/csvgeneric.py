@@ -219,6 +219,7 @@ PROFILE_KINDS = {
 
 class CsvImporter(CsvDirectoryImporter):
     """One CSV file (or several) of one profile, columns chosen by the user (options: profile, mapping, full)."""
+    source = "csv"
 
     namespace = "csv"
 

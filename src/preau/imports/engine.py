@@ -125,6 +125,8 @@ def read_error_reason(exc: Exception) -> str:
 class DirectoryImporter:
     batch_size = 500
     labels = LABELS
+    # The feed's name, stamped on the memberships it writes (Membership.source): its kind code in kinds.py.
+    source = ""
 
     def __init__(self, report: Report, *, today: datetime.date | None = None,
                  establishment: Establishment | None = None, options: dict | None = None,
@@ -439,7 +441,8 @@ class DirectoryImporter:
             user=user, establishment=establishment, role=role).first()
         if membership is None:
             Membership.objects.bulk_create([Membership(user=user, establishment=establishment, role=role,
-                                                       functions=functions or [], external_id=user.external_id)])
+                                                       functions=functions or [], external_id=user.external_id,
+                                                       source=self.source)])
             return True
         fields = {"is_active": True, "leaving_since": None}
         if functions is not None:
@@ -447,12 +450,13 @@ class DirectoryImporter:
         if not membership.external_id:
             fields["external_id"] = user.external_id
         changed = {name: value for name, value in fields.items() if getattr(membership, name) != value}
-        if changed:
-            Membership.objects.filter(pk=membership.pk).update(**changed)
+        # The feed that lists the membership now manages it (not a change of the person: two feeds may list them).
+        moved = {"source": self.source} if membership.source != self.source else {}
+        if changed or moved:
+            Membership.objects.filter(pk=membership.pk).update(**changed, **moved)
         return bool(changed)
 
-    @staticmethod
-    def guardian_memberships(guardians: Iterable[User], establishment_ids: Iterable[int]) -> None:
+    def guardian_memberships(self, guardians: Iterable[User], establishment_ids: Iterable[int]) -> None:
         """membership(guardian, establishment, GUARDIAN) for each guardian in each establishment, batched: one
         lookup for all, the missing ones created in one statement."""
         guardians = list({guardian.pk: guardian for guardian in guardians}.values())
@@ -468,10 +472,10 @@ class DirectoryImporter:
                 membership = existing.get((guardian.pk, establishment_id))
                 if membership is None:
                     missing.append(Membership(user=guardian, establishment_id=establishment_id, role=Role.GUARDIAN,
-                                              functions=[], external_id=guardian.external_id))
+                                              functions=[], external_id=guardian.external_id, source=self.source))
                     continue
                 fields = {"is_active": True, "leaving_since": None,
-                          "external_id": membership.external_id or guardian.external_id}
+                          "external_id": membership.external_id or guardian.external_id, "source": self.source}
                 changed = {name: value for name, value in fields.items() if getattr(membership, name) != value}
                 if changed:
                     Membership.objects.filter(pk=membership.pk).update(**changed)
@@ -602,14 +606,16 @@ class DirectoryImporter:
         self._covered[report_kind].add(establishment_id)
 
     def mark_leaving(self, report_kind: str, roles: Iterable[str] | None = None) -> int:
-        """Mark as leaving the imported, active memberships of the covered establishments that the full import
-        did not list. Call only after a complete, readable full import of that kind."""
+        """Mark as leaving the active memberships this feed manages (Membership.source) in the covered
+        establishments that the full import did not list. Call only after a complete, readable full import of that
+        kind. People another feed brought in are that feed's to mark."""
         roles = list(roles or ROLES_OF_KIND[report_kind])
         seen, seen_at, covered = self._seen[report_kind], self._seen_at[report_kind], self._covered[report_kind]
         if not covered:
             return 0
         candidates = Membership.objects.filter(establishment_id__in=list(covered), role__in=roles, is_active=True,
-                                               external_id__isnull=False, leaving_since__isnull=True)
+                                               external_id__isnull=False, leaving_since__isnull=True,
+                                               source=self.source)
         leaving = [pk for pk, external_id, establishment_id
                    in candidates.values_list("pk", "external_id", "establishment_id").iterator()
                    if external_id not in seen and (external_id, establishment_id) not in seen_at]

@@ -332,6 +332,7 @@ class LinkSet:
 # --- The importer ----------------------------------------------------------------------------------------------
 
 class SiecleImporter(DirectoryImporter):
+    source = "siecle"
     labels = SIECLE_LABELS
 
     def __init__(self, report, **kwargs):

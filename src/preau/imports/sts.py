@@ -168,6 +168,7 @@ class FileState:
 
 
 class StsImporter(DirectoryImporter):
+    source = "sts"
     def __init__(self, report: Report, **kwargs):
         super().__init__(report, **kwargs)
         self.state: FileState | None = None
