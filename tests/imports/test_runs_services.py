@@ -199,7 +199,7 @@ def test_runs_abandoned_csv_draft_failed_and_its_files_deleted(world):
     run = start(world.one.ent_admin, [csv_upload()], kind="csv", establishment=world.one.establishment)
     path = run.uploads.get().path
     later = timezone.now() + datetime.timedelta(hours=25)
-    assert services.import_cleanup(later) == {"interrupted": 0, "abandoned": 1, "files_deleted": 1}
+    assert services.import_cleanup(later) == {"interrupted": 0, "abandoned": 1, "files_deleted": 1, "runs_deleted": 0}
     run.refresh_from_db()
     assert run.status == ImportRun.Status.FAILED and run.error.startswith("Abandonné")
     assert not default_storage.exists(path)
@@ -291,7 +291,7 @@ def test_runs_interrupted_runs_failed_by_the_cleanup(world, tmp_path):
     later = timezone.now() + datetime.timedelta(hours=7)
     assert services.is_stale(run, later)
     paths = list(run.uploads.values_list("path", flat=True))
-    assert services.import_cleanup(later) == {"interrupted": 1, "abandoned": 0, "files_deleted": 6}
+    assert services.import_cleanup(later) == {"interrupted": 1, "abandoned": 0, "files_deleted": 6, "runs_deleted": 0}
     run.refresh_from_db()
     assert run.status == ImportRun.Status.FAILED and run.error.startswith("Interrompu")
     assert not any(default_storage.exists(path) for path in paths)
@@ -301,7 +301,7 @@ def test_runs_dry_run_files_kept_for_a_day(world, tmp_path, run_tasks):
     with run_tasks():
         run = start(world.global_admin, aaf_uploads(tmp_path))
     run.refresh_from_db()
-    assert services.import_cleanup() == {"interrupted": 0, "abandoned": 0, "files_deleted": 0}
+    assert services.import_cleanup() == {"interrupted": 0, "abandoned": 0, "files_deleted": 0, "runs_deleted": 0}
     ImportRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=25))
     run.refresh_from_db()
     assert "ne sont plus conservés" in services.confirm_refusal(run)
@@ -377,3 +377,18 @@ def test_runs_command_line_csv_with_a_mapping_file(world, tmp_path, capsys):
     assert run.status == ImportRun.Status.SUCCEEDED and run.options["profile"] == "pupil"
     assert User.objects.filter(first_name="Noé", class_enrolments__school_class=world.one.class_a).exists()
     assert "Import enregistré." in capsys.readouterr().out
+
+
+def test_runs_reports_deleted_after_the_retention_period(tmp_path, settings):
+    settings.PREAU_IMPORT_RUN_KEEP_DAYS = 400
+    old, _report = services.import_run(kind="aaf", paths=school_files(tmp_path))
+    recent, _report = services.import_run(kind="aaf", paths=school_files(tmp_path))
+    ImportRun.objects.filter(pk=old.pk).update(finished_at=timezone.now() - datetime.timedelta(days=401))
+    running = ImportRun.objects.create(kind="aaf", status=ImportRun.Status.RUNNING,
+                                       started_at=timezone.now() - datetime.timedelta(days=500))
+    ImportRun.objects.filter(pk=running.pk).update(finished_at=None)
+    done = services.import_cleanup()
+    assert done["runs_deleted"] == 1
+    # The old report went; the recent one and the unfinished run (failed as interrupted just now) stay.
+    assert set(ImportRun.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
+    assert AuditEvent.objects.filter(action="directory_import", details__run=old.pk).exists()

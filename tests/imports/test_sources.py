@@ -1,11 +1,17 @@
-"""Several feeds for one establishment: a full import marks leaving only the people its own feed manages."""
+"""Imports beside other feeds and other work: a full import marks leaving only the people its own feed manages;
+a run stops rather than write into a year rolled over under it."""
+
+import datetime
 
 import pytest
 
-from preau.directory.models import Establishment, Membership, Role
+from preau.directory.models import ClassEnrolment, Establishment, Membership, Role, SchoolYear
+from preau.imports.aaf import AafImporter
+from preau.imports.engine import RunAborted
+from preau.imports.report import Report
 from preau.imports.services import import_run
 
-from .test_aaf import school_files
+from .test_aaf import pupil, school_files
 from .test_csvgeneric import csv_file
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +48,25 @@ def test_imports_full_csv_does_not_mark_the_aaf_teachers_leaving(tmp_path):
     assert leaving == {"csv:0699001A:pers:T2", "p1"}
     assert Membership.objects.get(user__external_id="csv:0699001A:pers:T1").leaving_since is None
 
+
+
+def test_imports_run_stops_when_the_year_is_rolled_over_under_it(tmp_path, monkeypatch):
+    import_run(kind="aaf", paths=school_files(tmp_path))
+    old_year = SchoolYear.objects.get(is_current=True)
+    later = tmp_path / "later"
+    later.mkdir()
+    files = school_files(later, pupils=[pupil(f"n{i}", classes="9001$4A") for i in range(6)])
+    monkeypatch.setattr(AafImporter, "batch_size", 2)
+
+    def roll_over_once(records_done, current_file):
+        if "Eleve" in current_file and SchoolYear.objects.filter(pk=old_year.pk, is_current=True).exists():
+            SchoolYear.objects.filter(pk=old_year.pk).update(is_current=False, is_archived=True)
+            SchoolYear.objects.create(establishment=old_year.establishment, label="2099-2100",
+                                      start=datetime.date(2099, 9, 1), end=datetime.date(2100, 7, 31),
+                                      is_current=True)
+
+    with pytest.raises(RunAborted, match="basculée pendant l'import"):
+        AafImporter(Report(), progress=roll_over_once).run(files)
+    # The first batch of pupils went into the year then current; nothing after the rollover did.
+    assert ClassEnrolment.objects.filter(pupil__external_id__startswith="n").count() == 2
+    assert not ClassEnrolment.objects.filter(school_class__school_year__label="2099-2100").exists()

@@ -103,6 +103,12 @@ class FileUnreadable(Exception):  # noqa: N818 - raised by a format's record rea
         self.reason = reason
 
 
+class RunAborted(Exception):  # noqa: N818 - stops the whole run; `reason` is in French
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 # What a record reader may raise when the file itself breaks (truncated, not well-formed, undecodable).
 READ_ERRORS = (FileUnreadable, etree.XMLSyntaxError, OSError, UnicodeDecodeError, csv.Error)
 
@@ -171,6 +177,7 @@ class DirectoryImporter:
         last = 0
         while True:
             with transaction.atomic():
+                self._check_years_still_current()
                 for _index in range(self.batch_size):
                     try:
                         number, record = next(iterator)
@@ -187,6 +194,15 @@ class DirectoryImporter:
                     self._apply(file, number, record, handler)
                     self.records_done += 1
             self._report_progress()
+
+    def _check_years_still_current(self) -> None:
+        """A year rollover while the run goes on archives the year its classes belong to: stop rather than write
+        into a read-only year (one query per batch)."""
+        if self._years and SchoolYear.objects.filter(pk__in=[year.pk for year in self._years.values()],
+                                                     is_current=False).exists():
+            raise RunAborted(_(
+                "L'année scolaire a été basculée pendant l'import : import arrêté pour ne rien écrire dans l'année "
+                "archivée. Ce qui a été enregistré avant reste ; relancez l'import, il remplira la nouvelle année."))
 
     def _report_progress(self) -> None:
         if self.progress is not None:

@@ -42,6 +42,7 @@ from preau.accounts.selectors import bump_state_generation
 from preau.audit.services import Action, record
 from preau.directory.models import ClassEnrolment, GuardianLink, SchoolClass
 
+from .engine import RunAborted
 from .kinds import KINDS, ImportKind
 from .models import ImportRejection, ImportRun, ImportUpload
 from .report import Report
@@ -184,6 +185,8 @@ def execute(run: ImportRun, paths: list[Path]) -> Report:
 
 
 def _failure_message(run: ImportRun, exc: Exception) -> str:
+    if isinstance(exc, RunAborted):
+        return exc.reason
     detail = (str(exc).splitlines() or [""])[0][:300]
     error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     if run.dry_run:
@@ -624,4 +627,9 @@ def import_cleanup(now=None) -> dict[str, int]:
     deleted = 0
     for run in ImportRun.objects.filter(status__in=FINISHED, uploads__path__gt="").distinct():
         deleted += release_uploads(run, now)
-    return {"interrupted": interrupted, "abandoned": abandoned, "files_deleted": deleted}
+    # Reports name people (rejections): finished runs go after PREAU_IMPORT_RUN_KEEP_DAYS (their files went long
+    # before); the audit log keeps that they happened.
+    keep = datetime.timedelta(days=int(settings.PREAU_IMPORT_RUN_KEEP_DAYS))
+    _total, by_model = ImportRun.objects.filter(status__in=FINISHED, finished_at__lt=now - keep).delete()
+    runs_deleted = by_model.get(ImportRun._meta.label, 0)
+    return {"interrupted": interrupted, "abandoned": abandoned, "files_deleted": deleted, "runs_deleted": runs_deleted}

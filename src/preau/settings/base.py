@@ -180,6 +180,8 @@ PREAU_SITE_URL = env.get("PREAU_SITE_URL", "http://127.0.0.1:8000")
 PREAU_IMPORT_MAX_BYTES = env.integer("PREAU_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 PREAU_IMPORT_DRY_RUN_KEEP_HOURS = env.integer("PREAU_IMPORT_DRY_RUN_KEEP_HOURS", 24)
 PREAU_IMPORT_STALE_HOURS = env.integer("PREAU_IMPORT_STALE_HOURS", 6)
+# Days a finished import's report (its rejections name people) is kept.
+PREAU_IMPORT_RUN_KEEP_DAYS = env.integer("PREAU_IMPORT_RUN_KEEP_DAYS", 400)
 # Days a membership a full import no longer lists stays "leaving" before it is deactivated.
 PREAU_IMPORT_LEAVING_GRACE_DAYS = env.integer("PREAU_IMPORT_LEAVING_GRACE_DAYS", 30)
 # The nightly feed (src/preau/imports/inbox.py): the folder national exports are dropped in (empty: no feed), the

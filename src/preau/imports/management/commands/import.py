@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from preau.directory.models import Establishment
 from preau.imports import services
+from preau.imports.engine import RunAborted
 from preau.imports.kinds import KINDS
 
 
@@ -52,8 +53,11 @@ class Command(BaseCommand):
                 options = services.clean_csv_options(options, services.read_csv_headers(paths))
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from None
-        run, report = services.import_run(kind=kind, paths=files, dry_run=dry_run, establishment=establishment,
-                                          options=options)
+        try:
+            run, report = services.import_run(kind=kind, paths=files, dry_run=dry_run, establishment=establishment,
+                                              options=options)
+        except RunAborted as exc:
+            raise CommandError(exc.reason) from None
         for line in report.lines():
             self.stdout.write(line)
         if report.imported == 0:

@@ -12,4 +12,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         done = import_cleanup()
         self.stdout.write(f"Imports interrompus : {done['interrupted']} ; brouillons abandonnés : "
-                          f"{done['abandoned']} ; fichiers supprimés : {done['files_deleted']}.")
+                          f"{done['abandoned']} ; fichiers supprimés : {done['files_deleted']} ; comptes rendus "
+                          f"expirés supprimés : {done['runs_deleted']}.")
