@@ -283,16 +283,6 @@ class AafImporter(DirectoryImporter):
             if pieces[0]:
                 self.group(establishment, pieces[0][:32], pieces[1] if len(pieces) > 1 else "")
 
-    def _save_changes(self, obj, fields: dict, kind: str | None) -> bool:
-        changed = [name for name, value in fields.items() if getattr(obj, name) != value]
-        for name in changed:
-            setattr(obj, name, fields[name])
-        if changed:
-            obj.save(update_fields=changed)
-        if kind:
-            self.count(kind, "updated" if changed else "unchanged")
-        return bool(changed)
-
     def _mef(self, record: AafRecord) -> None:
         code = record.first("ENTMefJointure") or record.identifier
         if not code:
