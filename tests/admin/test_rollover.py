@@ -560,3 +560,27 @@ def test_rollover_then_import_places_the_pupil_in_the_new_years_class(world, tmp
     new_5b = ClassEnrolment.objects.get(pupil=lea_again, school_class__school_year=new_year).school_class
     assert new_5b.code == "5B" and new_5b.pk != old_class.pk
     assert ClassEnrolment.objects.filter(pupil=lea, school_class=old_class).exists()
+
+
+def test_rollover_opens_a_year_prepared_in_advance_with_its_classes(world):
+    school = world.one
+    prepared = SchoolYear.objects.create(establishment=school.establishment, label="2027-2028", start=NEXT_START,
+                                         end=NEXT_END)
+    Period.objects.create(school_year=prepared, index=1, label="Semestre 1", start=NEXT_START,
+                          end=D(2028, 1, 31))
+    Period.objects.create(school_year=prepared, index=2, label="Semestre 2", start=D(2028, 2, 1), end=NEXT_END)
+    ready = SchoolClass.objects.create(school_year=prepared, establishment=school.establishment, code="6A",
+                                       label="6e A préparée")
+    preview = rollover.rollover_preview(actor=actor(school.ent_admin), establishment=school.establishment)
+    assert (preview.label, preview.start, preview.end) == ("2027-2028", NEXT_START, NEXT_END)
+
+    result = roll(school, copy_structure=True)
+    assert result.school_year.pk == prepared.pk
+    prepared.refresh_from_db()
+    assert prepared.is_current and not prepared.is_archived
+    assert list(prepared.periods.values_list("label", flat=True)) == ["Semestre 1", "Semestre 2"]  # kept
+    assert SchoolClass.objects.get(pk=ready.pk).label == "6e A préparée"  # the prepared class is not replaced
+    old_codes = set(SchoolClass.objects.filter(school_year=world.one.year).values_list("code", flat=True))
+    assert set(SchoolClass.objects.filter(school_year=prepared).values_list("code", flat=True)) == old_codes | {"6A"}
+    assert SchoolYear.objects.filter(establishment=school.establishment).count() == 2
+    assert AuditEvent.objects.get(action="school_year_rollover").details["prepared"] is True

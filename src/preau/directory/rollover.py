@@ -101,8 +101,13 @@ def _one_year_later(day: datetime.date) -> datetime.date:
 
 
 def suggested_next_year(current: SchoolYear) -> tuple[str, datetime.date, datetime.date]:
-    """The year after `current`: the next label, and the same dates one year later (1 September - 31 July stays
-    1 September - 31 July), starting after the current year's end in any case."""
+    """The year after `current`: a year prepared in advance when there is one, else the next label and the same
+    dates one year later (1 September - 31 July stays 1 September - 31 July), starting after the current year's
+    end in any case."""
+    prepared = (SchoolYear.objects.filter(establishment_id=current.establishment_id, is_current=False,
+                                          is_archived=False, start__gt=current.end).order_by("start").first())
+    if prepared is not None:
+        return prepared.label, prepared.start, prepared.end
     match = LABEL_RE.match(current.label or "")
     first = int(match.group(1)) + 1 if match else current.start.year + 1
     start = max(_one_year_later(current.start), current.end + datetime.timedelta(days=1))
@@ -122,9 +127,11 @@ def rollover_preview(*, actor: policy.Actor, establishment: Establishment) -> Ro
 
 
 def _check_next_year(establishment: Establishment, current: SchoolYear, label: str, start, end,
-                     period_scheme: str) -> None:
-    """The new year must be well-formed, unused, after the current one, and overlap no other year."""
-    _check_year_dates(establishment, label, start, end)  # label format and uniqueness, end after start
+                     period_scheme: str, prepared: SchoolYear | None = None) -> None:
+    """The new year must be well-formed, unused (but for a year prepared in advance under that label), after the
+    current one, and overlap no other year."""
+    exclude_pk = prepared.pk if prepared else None
+    _check_year_dates(establishment, label, start, end, exclude_pk=exclude_pk)  # format, uniqueness, end > start
     errors: dict[str, str] = {}
     if period_scheme not in Establishment.PeriodScheme.values:
         errors["period_scheme"] = _("Choisissez des trimestres ou des semestres.")
@@ -142,7 +149,7 @@ def _check_next_year(establishment: Establishment, current: SchoolYear, label: s
             "date": date_format(current.end, "j F Y")}
     else:
         other = (SchoolYear.objects.filter(establishment=establishment, start__lte=end, end__gte=start)
-                 .order_by("start").first())
+                 .exclude(pk=exclude_pk).order_by("start").first())
         if other is not None:
             errors["start"] = _("Ces dates chevauchent l'année scolaire %(label)s.") % {"label": other.label}
     if errors:
@@ -151,13 +158,17 @@ def _check_next_year(establishment: Establishment, current: SchoolYear, label: s
 
 def _copy_structure(old: SchoolYear, new: SchoolYear) -> tuple[int, int]:
     """Copy the classes and groups of `old` into `new` (codes, labels, levels, MEFs, the classes each group
-    spans): no pupil, no teacher, no import join key."""
+    spans): no pupil, no teacher, no import join key. Codes `new` already has (a year prepared in advance) stay
+    as they were prepared."""
+    by_code = {c.code: c for c in SchoolClass.objects.filter(school_year=new)}
     classes = SchoolClass.objects.bulk_create([
         SchoolClass(school_year=new, establishment_id=new.establishment_id, code=c.code, label=c.label,
                     level=c.level, mef_id=c.mef_id)
-        for c in SchoolClass.objects.filter(school_year=old).order_by("pk")])
+        for c in SchoolClass.objects.filter(school_year=old).order_by("pk") if c.code not in by_code])
     by_code = {c.code: c for c in SchoolClass.objects.filter(school_year=new)}
-    old_groups = list(TeachingGroup.objects.filter(school_year=old).prefetch_related("classes").order_by("pk"))
+    prepared_groups = set(TeachingGroup.objects.filter(school_year=new).values_list("code", flat=True))
+    old_groups = [g for g in TeachingGroup.objects.filter(school_year=old).prefetch_related("classes").order_by("pk")
+                  if g.code not in prepared_groups]
     TeachingGroup.objects.bulk_create([
         TeachingGroup(school_year=new, establishment_id=new.establishment_id, code=g.code, label=g.label,
                       kind=g.kind) for g in old_groups])
@@ -183,13 +194,26 @@ def school_year_rollover(*, actor: policy.Actor, establishment: Establishment, n
         if current is None:
             raise ValidationError(_("L'établissement n'a pas d'année scolaire en cours : créez-la (Années et "
                                     "périodes) avant de passer à l'année suivante."))
-        _check_next_year(establishment, current, label, new_start, new_end, scheme)
+        # A year an administrator prepared in advance under that label (classes made before the rollover) is
+        # the one opened, with what it holds.
+        prepared = SchoolYear.objects.filter(establishment=establishment, label=label, is_current=False,
+                                             is_archived=False).first()
+        _check_next_year(establishment, current, label, new_start, new_end, scheme, prepared)
         counts = YearCounts.of(current)
         current.is_current, current.is_archived = False, True
         current.save(update_fields=["is_current", "is_archived"])
-        year = SchoolYear.objects.create(establishment=establishment, label=label, start=new_start, end=new_end,
-                                         is_current=True)
-        create_default_periods(year, scheme)
+        if prepared is None:
+            year = SchoolYear.objects.create(establishment=establishment, label=label, start=new_start,
+                                             end=new_end, is_current=True)
+        else:
+            year = prepared
+            dates_changed = (year.start, year.end) != (new_start, new_end)
+            year.start, year.end, year.is_current = new_start, new_end, True
+            year.save(update_fields=["start", "end", "is_current"])
+            if dates_changed or scheme != establishment.period_scheme:
+                year.periods.all().delete()
+        if not year.periods.exists():
+            create_default_periods(year, scheme)
         if scheme != establishment.period_scheme:
             establishment.period_scheme = scheme
             establishment.save(update_fields=["period_scheme"])
@@ -197,7 +221,8 @@ def school_year_rollover(*, actor: policy.Actor, establishment: Establishment, n
         record(Action.SCHOOL_YEAR_ROLLOVER, actor=actor.user, establishment_id=establishment.pk,
                target="directory.school_year", archived=current.label, opened=label,
                start=new_start.isoformat(), end=new_end.isoformat(), period_scheme=scheme,
-               copied_classes=copied_classes, copied_groups=copied_groups, **counts.as_dict())
+               copied_classes=copied_classes, copied_groups=copied_groups, prepared=prepared is not None,
+               **counts.as_dict())
     return RolloverResult(archived=current, school_year=year, counts=counts, copied_classes=copied_classes,
                           copied_groups=copied_groups)
 
