@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 
-from preau.directory.models import ClassEnrolment, Establishment, Membership, Role, SchoolYear
+from preau.accounts.models import User
+from preau.directory.models import ClassEnrolment, Establishment, GuardianLink, Membership, Role, SchoolYear
 from preau.imports.aaf import AafImporter
 from preau.imports.engine import RunAborted
 from preau.imports.report import Report
@@ -13,6 +14,8 @@ from preau.imports.services import import_run
 
 from .test_aaf import pupil, school_files
 from .test_csvgeneric import csv_file
+from .test_siecle import eleve, structures
+from .test_siecle import pupils_file as siecle_pupils
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +73,25 @@ def test_imports_run_stops_when_the_year_is_rolled_over_under_it(tmp_path, monke
     # The first batch of pupils went into the year then current; nothing after the rollover did.
     assert ClassEnrolment.objects.filter(pupil__external_id__startswith="n").count() == 2
     assert not ClassEnrolment.objects.filter(school_class__school_year__label="2099-2100").exists()
+
+
+def test_imports_aaf_finds_the_pupil_another_feed_brought_by_ine(tmp_path):
+    files = school_files(tmp_path)
+    import_run(kind="aaf", paths=files[:2])  # the establishment and the MEFs
+    import_run(kind="siecle", paths=[siecle_pupils(tmp_path, [eleve("1001", ine="1234567890A")],
+                                                   [structures("1001", "5B")])])
+    lea = User.objects.get(ine="1234567890A")
+    assert lea.external_id == "siecle:0699001A:1001"
+
+    eleves = next(path for path in files if "_Eleve_" in path.name)
+    eleves.write_text(eleves.read_text().replace(
+        '<attr name="ENTPersonJointure"><value>e1</value></attr>',
+        '<attr name="ENTPersonJointure"><value>e1</value></attr>'
+        '<attr name="ENTEleveINE"><value>1234567890A</value></attr>'), encoding="utf-8")
+    _run, report = import_run(kind="aaf", paths=files)
+    assert User.objects.filter(ine="1234567890A").count() == 1 and not User.objects.filter(external_id="e1").exists()
+    assert report.get("pupils", "created") == 1  # Hugo only
+    assert set(GuardianLink.objects.filter(pupil=lea).values_list("guardian__external_id", flat=True)) == {"g1",
+                                                                                                           "g2"}
+    membership = Membership.objects.get(user=lea, role=Role.PUPIL)
+    assert membership.leaving_since is None and membership.source == "aaf"  # the AAF lists her now

@@ -351,8 +351,9 @@ class AafImporter(DirectoryImporter):
             fields["phone"] = phones[0]
         if record.has("ENTEleveINE"):
             fields["ine"] = record.first("ENTEleveINE")
+        # A pupil another feed brought in (SIECLE, BE1D) is found by INE and keeps that feed's key.
         return self.upsert_person(external_id=jointure, kind=kind, fields=fields,
-                                  modify_only=record.operation == "modify")
+                                  modify_only=record.operation == "modify", match_ine=kind == "pupils")
 
     # --- Staff and teachers ----------------------------------------------------------------------------------
 
@@ -442,6 +443,7 @@ class AafImporter(DirectoryImporter):
         user, created, changed = self._person(record, "pupils", (Role.PUPIL,))
         if user is None:
             return
+        self.seen("pupils", user.external_id)  # their memberships' key, when found by INE
         if establishment is not None:
             self.covered("pupils", establishment.pk)
             # A pupil created by this record has no membership, class or group yet: no lookups.
@@ -484,7 +486,7 @@ class AafImporter(DirectoryImporter):
         if not (record.has("ENTElevePersRelEleve") or record.has("ENTEleveAutoriteParentale")):
             return
         jointure = record.first("ENTPersonJointure") or (record.identifier if record.operation != "add" else "")
-        pupil = User.objects.filter(external_id=jointure).first() if jointure else None
+        pupil = self.find_person(jointure, ine=record.first("ENTEleveINE")) if jointure else None
         if pupil is None:  # rejected in the first pass
             return
         authority = set(record.values("ENTEleveAutoriteParentale"))
