@@ -6,16 +6,26 @@ import datetime
 import pytest
 
 from preau.accounts.models import User
-from preau.directory.models import ClassEnrolment, Establishment, GuardianLink, Membership, Role, SchoolYear
+from preau.directory.models import (
+    ClassEnrolment,
+    Establishment,
+    GuardianLink,
+    Membership,
+    Role,
+    SchoolYear,
+    TeachingAssignment,
+)
 from preau.imports.aaf import AafImporter
 from preau.imports.engine import RunAborted
 from preau.imports.report import Report
 from preau.imports.services import import_run
 
-from .test_aaf import pupil, school_files
+from .test_aaf import aaf_file, add, pupil, school_files
 from .test_csvgeneric import csv_file
 from .test_siecle import eleve, structures
 from .test_siecle import pupils_file as siecle_pupils
+from .test_sts import UAI as STS_UAI
+from .test_sts import sts_file
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +105,30 @@ def test_imports_aaf_finds_the_pupil_another_feed_brought_by_ine(tmp_path):
                                                                                                            "g2"}
     membership = Membership.objects.get(user=lea, role=Role.PUPIL)
     assert membership.leaving_since is None and membership.source == "aaf"  # the AAF lists her now
+
+
+def test_imports_aaf_takes_over_the_teacher_sts_brought_in(tmp_path):
+    school = Establishment.objects.create(uai=STS_UAI, name="CLG JEAN MOULIN", kind="college", external_id="9001")
+    SchoolYear.objects.create(establishment=school, label="2026-2027", start=datetime.date(2026, 9, 1),
+                              end=datetime.date(2027, 7, 4), is_current=True)
+    import_run(kind="sts", paths=[sts_file(tmp_path)])
+    michel = User.objects.get(external_id=f"sts:{STS_UAI}:8949")
+    services = set(TeachingAssignment.objects.filter(teacher=michel).values_list("pk", flat=True))
+    assert services
+
+    record = add("categoriePersonne", "PersEducNat", "p7", ENTPersonJointure="p7", sn="DURAND", givenName="Michel",
+                 ENTPersonDateNaissance="12/03/1975", ENTPersonStructRattach="9001",
+                 ENTPersonFonctions="9001$ENS$ENSEIGNEMENT$L1300$MATHEMATIQUES", PersEducNatPresenceDevantEleves="O")
+    _run, report = import_run(kind="aaf", paths=[aaf_file(tmp_path, "X_Delta_20261001_PersEducNat_0000.xml",
+                                                          record)])
+    michel.refresh_from_db()
+    assert michel.external_id == "p7" and report.get("staff", "created") == 0
+    assert User.objects.filter(first_name="Michel", last_name__iexact="durand").count() == 1
+    assert Membership.objects.get(user=michel, role=Role.TEACHER).external_id == "p7"
+
+    # STS-Web finds him again by name (its key is gone) and keeps the AAF's; services untouched, nobody leaving.
+    import_run(kind="sts", paths=[sts_file(tmp_path)])
+    michel.refresh_from_db()
+    assert michel.external_id == "p7"
+    assert set(TeachingAssignment.objects.filter(teacher=michel).values_list("pk", flat=True)) == services
+    assert not Membership.objects.filter(leaving_since__isnull=False).exists()

@@ -21,7 +21,7 @@ from lxml import etree
 from preau.accounts.models import User
 from preau.directory.models import Establishment, GuardianLink, Mef, Membership, Role, StaffFunction
 
-from .engine import STAFF_ROLES, UAI_RE, DirectoryImporter, Rejected, Skipped
+from .engine import STAFF_ROLES, UAI_RE, DirectoryImporter, Rejected, Skipped, parse_date
 from .models import NationalSubject
 from .report import Report
 from .xmlstream import UnsafeXML, iter_elements, peek, text_of
@@ -333,6 +333,7 @@ class AafImporter(DirectoryImporter):
         if record.operation == "delete":
             self.deactivate_person(external_id=jointure, kind=kind, roles=roles)
             return None, False, False
+        user = self._staff_from_another_feed(record, jointure) if kind == "staff" else None
         fields: dict = {}
         for attribute, field_name in (("sn", "last_name"), ("givenName", "first_name")):
             if record.has(attribute):
@@ -352,8 +353,31 @@ class AafImporter(DirectoryImporter):
         if record.has("ENTEleveINE"):
             fields["ine"] = record.first("ENTEleveINE")
         # A pupil another feed brought in (SIECLE, BE1D) is found by INE and keeps that feed's key.
-        return self.upsert_person(external_id=jointure, kind=kind, fields=fields,
+        return self.upsert_person(external_id=jointure, kind=kind, fields=fields, user=user,
                                   modify_only=record.operation == "modify", match_ine=kind == "pupils")
+
+    def _staff_from_another_feed(self, record: AafRecord, jointure: str) -> User | None:
+        """A teacher or staff member the AAF does not know yet but another feed (STS-Web, BE1D, CSV) or an
+        administrator brought in, found by names and birth date in the record's establishments if exactly one:
+        the AAF's join key becomes theirs (it is the academy's reference), so no second account is made."""
+        if record.operation != "add" or User.objects.filter(external_id=jointure).exists():
+            return None
+        try:
+            birth_date = parse_date(record.first("ENTPersonDateNaissance"))
+        except ValueError:
+            return None
+        refs = [split_ref(value)[0] for value in record.values("ENTPersonFonctions")]
+        establishments = {establishment.pk for ref in (*refs, *record.values("ENTPersonStructRattach"))
+                          if (establishment := self.establishment_for(ref)) is not None}
+        candidates = [user for user in self.same_staff(establishments, record.first("givenName"),
+                                                       [record.first("sn")], birth_date or None)
+                      if not user.external_id or ":" in user.external_id]  # not another AAF person
+        if len(candidates) != 1:
+            return None
+        user = candidates[0]
+        user.external_id = jointure
+        user.save(update_fields=["external_id"])
+        return user
 
     # --- Staff and teachers ----------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from preau.directory.models import (
     TeachingGroup,
 )
 from preau.directory.services import split_periods
-from preau.directory.usernames import suggest_username
+from preau.directory.usernames import fold, suggest_username
 
 from .models import NationalSubject
 from .report import LEAVING, Report
@@ -392,6 +392,21 @@ class DirectoryImporter:
                 user = matches[0]
         return user
 
+    @staticmethod
+    def same_staff(establishment_ids: Iterable[int], first_name: str, last_names: Iterable[str],
+                   birth_date: datetime.date | None, exclude: Iterable[int] = ()) -> list[User]:
+        """Teachers and staff of these establishments with this first name, one of these last names (accent- and
+        case-blind) and this birth date: how a person is found again across feeds that do not share a join key."""
+        names = {fold(name) for name in last_names} - {""}
+        first = fold(first_name)
+        if birth_date is None or not first or not names:
+            return []
+        exclude = set(exclude)
+        return [user for user in User.objects.filter(
+            birth_date=birth_date, memberships__establishment_id__in=list(establishment_ids),
+            memberships__role__in=list(STAFF_ROLES)).distinct()
+            if fold(user.first_name) == first and fold(user.last_name) in names and user.pk not in exclude]
+
     def upsert_person(self, *, external_id: str, kind: str, fields: dict, modify_only: bool = False,
                       match_ine: bool = False, user: User | None = None,
                       required: tuple[tuple[str, str], ...] = (("last_name", "sn"), ("first_name", "givenName")),
@@ -463,9 +478,9 @@ class DirectoryImporter:
         fields = {"is_active": True, "leaving_since": None}
         if functions is not None:
             fields["functions"] = functions
-        if not membership.external_id:
-            fields["external_id"] = user.external_id
         changed = {name: value for name, value in fields.items() if getattr(membership, name) != value}
+        if membership.external_id != user.external_id:  # the key full imports match it by: the person's
+            changed["external_id"] = user.external_id
         # The feed that lists the membership now manages it (not a change of the person: two feeds may list them).
         moved = {"source": self.source} if membership.source != self.source else {}
         if changed or moved:

@@ -32,7 +32,6 @@ from preau.directory.models import (
     Subject,
     TeachingAssignment,
 )
-from preau.directory.usernames import fold
 
 from .aaf import TEACHING_FUNCTION, staff_function
 from .engine import READ_ERRORS, STAFF_ROLES, UAI_RE, DirectoryImporter, Rejected, read_error_reason
@@ -383,12 +382,8 @@ class StsImporter(DirectoryImporter):
         if birth_date is None or not individual.first_name or not last_name:
             return None
         state = self.state
-        names = {fold(last_name), fold(individual.birth_name)} - {""}
-        first = fold(individual.first_name)
-        candidates = [user for user in User.objects.filter(
-            birth_date=birth_date, memberships__establishment=state.establishment,
-            memberships__role__in=list(STAFF_ROLES)).distinct()
-            if fold(user.first_name) == first and fold(user.last_name) in names and user.pk not in state.claimed]
+        candidates = self.same_staff([state.establishment.pk], individual.first_name,
+                                     (last_name, individual.birth_name), birth_date, exclude=state.claimed)
         if len(candidates) > 1:
             self.warn("NOM_USAGE", _(
                 "%(n)d personnes de l'établissement ont ces nom, prénom et date de naissance : aucune n'est reprise, "
