@@ -31,6 +31,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,36 @@ def busiest_processes(count: int = 5) -> list[str]:
     out = subprocess.run(["ps", "-eo", "pcpu,etime,args", "--sort=-pcpu"], capture_output=True, text=True,
                          check=False).stdout.splitlines()
     return [line[:160] for line in out[1:count + 1]]
+
+
+class LoadSampler:
+    """The 1-minute load average every 5 seconds while an import runs (the import itself adds about 1.3: the
+    Python process and its PostgreSQL backend): mean and max tell what else was running."""
+
+    def __init__(self):
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(5):
+            self.samples.append(load_average())
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float:
+        return sum(self.samples) / len(self.samples) if self.samples else load_average()
+
+    @property
+    def max(self) -> float:
+        return max(self.samples, default=load_average())
 
 
 def wait_for_quiet(limit: float | None, wait: int) -> None:
@@ -166,8 +197,9 @@ def main() -> int:
             files = sorted(str(path) for path in (data / f"{size}" / set_name).glob("*.xml"))
             wait_for_quiet(args.quiet, args.quiet_wait)
             load, busy = load_average(), busiest_processes()
-            proc = subprocess.run(["/usr/bin/time", "-v", python, str(HERE / "counted_import.py"), "aaf", *files],
-                                  env=env, text=True, capture_output=True, check=False)
+            with LoadSampler() as during:
+                proc = subprocess.run(["/usr/bin/time", "-v", python, str(HERE / "counted_import.py"), "aaf",
+                                       *files], env=env, text=True, capture_output=True, check=False)
             stem = run_dir / f"{size}-{code}"
             Path(f"{stem}.report.txt").write_text(proc.stdout)
             Path(f"{stem}.time.txt").write_text(proc.stderr)
@@ -182,11 +214,12 @@ def main() -> int:
                       "records": sum(manifest["records"].values()), **timing, **counters,
                       "people_per_s": people / timing["wall_s"],
                       "queries_per_person": counters["queries"] / people, "load_before": load,
+                      "load_during_mean": during.mean, "load_during_max": during.max,
                       "busiest_before": busy, "report": summary_of(proc.stdout)}
             results.append(result)
             print(f"  {size:>7} {label:<32} {people:>7} people {timing['wall_s']:8.1f} s "
                   f"{result['people_per_s']:7.1f}/s  peak RSS {timing['max_rss_mb']:6.1f} MB  "
-                  f"{counters['queries']:>9} queries  (load {load:.2f})", flush=True)
+                  f"{counters['queries']:>9} queries  (load {load:.2f}, during {during.mean:.2f})", flush=True)
     (run_dir / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2,
                                                      ensure_ascii=False) + "\n")
     summary = markdown(machine, results)
@@ -199,14 +232,15 @@ def markdown(machine: dict, results: list[dict]) -> str:
     lines = [f"Commit {machine['commit']}, {machine['engine']} {machine.get('postgresql', '')}, {machine['cores']} "
              f"cores ({machine['cpu']}), Python {machine['python']}, started {machine['started']}.", "",
              "| People | Scenario | People in files | Wall (s) | People/s | Peak RSS (MB) | Python CPU (s) | "
-             "DB backend CPU (s) | Queries | Queries/person | Load before |",
+             "DB backend CPU (s) | Queries | Queries/person | Load before / during (mean) |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         backend = f"{r['backend_cpu_s']:.0f}" if r["backend_cpu_s"] is not None else "—"
         lines.append(f"| {r['size']:,} | {r['label']} | {r['people']:,} | {r['wall_s']:.1f} | "
                      f"{r['people_per_s']:.0f} | {r['max_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.0f} | "
                      f"{backend} | {r['queries']:,} | "
-                     f"{r['queries_per_person']:.1f} | {r['load_before']:.2f} |")
+                     f"{r['queries_per_person']:.1f} | {r['load_before']:.2f} / "
+                     f"{r.get('load_during_mean', r['load_before']):.2f} |")
     lines.append("")
     for r in results:
         lines.append(f"- {r['size']:,} {r['label']}: " + "; ".join(f"{k} : {v}" for k, v in r["report"].items()))
