@@ -53,6 +53,10 @@ def busiest_processes(count: int = 5) -> list[str]:
     return [line[:160] for line in out[1:count + 1]]
 
 
+def cpu_times() -> list[int]:
+    return [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
 class LoadSampler:
     """The 1-minute load average every 5 seconds while an import runs (the import itself adds about 1.3: the
     Python process and its PostgreSQL backend): mean and max tell what else was running."""
@@ -67,12 +71,16 @@ class LoadSampler:
             self.samples.append(load_average())
 
     def __enter__(self) -> LoadSampler:
+        self._cpu_before = cpu_times()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        spent = [after - before for before, after in zip(self._cpu_before, cpu_times(), strict=True)]
+        # /proc/stat: user nice system idle iowait irq softirq steal — steal is CPU the hypervisor gave elsewhere.
+        self.steal_percent = 100 * spent[7] / sum(spent[:8]) if sum(spent[:8]) else 0.0
 
     @property
     def mean(self) -> float:
@@ -215,11 +223,13 @@ def main() -> int:
                       "people_per_s": people / timing["wall_s"],
                       "queries_per_person": counters["queries"] / people, "load_before": load,
                       "load_during_mean": during.mean, "load_during_max": during.max,
+                      "steal_percent": during.steal_percent,
                       "busiest_before": busy, "report": summary_of(proc.stdout)}
             results.append(result)
             print(f"  {size:>7} {label:<32} {people:>7} people {timing['wall_s']:8.1f} s "
                   f"{result['people_per_s']:7.1f}/s  peak RSS {timing['max_rss_mb']:6.1f} MB  "
-                  f"{counters['queries']:>9} queries  (load {load:.2f}, during {during.mean:.2f})", flush=True)
+                  f"{counters['queries']:>9} queries  (load {load:.2f}, during {during.mean:.2f}, "
+                  f"steal {during.steal_percent:.0f} %)", flush=True)
     (run_dir / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2,
                                                      ensure_ascii=False) + "\n")
     summary = markdown(machine, results)
@@ -232,15 +242,15 @@ def markdown(machine: dict, results: list[dict]) -> str:
     lines = [f"Commit {machine['commit']}, {machine['engine']} {machine.get('postgresql', '')}, {machine['cores']} "
              f"cores ({machine['cpu']}), Python {machine['python']}, started {machine['started']}.", "",
              "| People | Scenario | People in files | Wall (s) | People/s | Peak RSS (MB) | Python CPU (s) | "
-             "DB backend CPU (s) | Queries | Queries/person | Load before / during (mean) |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "DB backend CPU (s) | Queries | Queries/person | Load before / during (mean) | CPU steal |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         backend = f"{r['backend_cpu_s']:.0f}" if r["backend_cpu_s"] is not None else "—"
         lines.append(f"| {r['size']:,} | {r['label']} | {r['people']:,} | {r['wall_s']:.1f} | "
                      f"{r['people_per_s']:.0f} | {r['max_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.0f} | "
                      f"{backend} | {r['queries']:,} | "
                      f"{r['queries_per_person']:.1f} | {r['load_before']:.2f} / "
-                     f"{r.get('load_during_mean', r['load_before']):.2f} |")
+                     f"{r.get('load_during_mean', r['load_before']):.2f} | {r.get('steal_percent', 0):.0f} % |")
     lines.append("")
     for r in results:
         lines.append(f"- {r['size']:,} {r['label']}: " + "; ".join(f"{k} : {v}" for k, v in r["report"].items()))
