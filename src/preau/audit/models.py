@@ -35,6 +35,19 @@ class AuditEvent(models.Model):
         TOTP_RESET_BY_ADMIN = "totp_reset_by_admin"
         DIRECTORY_IMPORT = "directory_import"
         SCHOOL_YEAR_ROLLOVER = "school_year_rollover"
+        # Communication (messaging, news, carnet de liaison).
+        MESSAGE_SENT = "message_sent"
+        MESSAGE_HELD = "message_held"
+        MESSAGE_RELEASED = "message_released"
+        MESSAGE_REFUSED = "message_refused"
+        MESSAGE_RECALLED = "message_recalled"
+        MESSAGE_HIDDEN = "message_hidden"
+        MESSAGE_REPORTED = "message_reported"
+        CONVERSATION_BLOCKED = "conversation_blocked"
+        CONVERSATION_UNBLOCKED = "conversation_unblocked"
+        MESSAGING_RULES_CHANGED = "messaging_rules_changed"
+        NEWS_PUBLISHED = "news_published"
+        LIAISON_NOTE_SENT = "liaison_note_sent"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

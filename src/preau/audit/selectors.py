@@ -55,6 +55,18 @@ ACTION_LABELS: dict[str, str] = {
     Action.TOTP_RESET_BY_ADMIN: _("Double authentification réinitialisée par un administrateur"),
     Action.DIRECTORY_IMPORT: _("Import de l'annuaire"),
     Action.SCHOOL_YEAR_ROLLOVER: _("Passage à l'année scolaire suivante (bascule)"),
+    Action.MESSAGE_SENT: _("Message envoyé"),
+    Action.MESSAGE_HELD: _("Message retenu pour vérification"),
+    Action.MESSAGE_RELEASED: _("Message retenu libéré"),
+    Action.MESSAGE_REFUSED: _("Message retenu refusé"),
+    Action.MESSAGE_RECALLED: _("Message rappelé"),
+    Action.MESSAGE_HIDDEN: _("Message masqué par la modération"),
+    Action.MESSAGE_REPORTED: _("Message signalé"),
+    Action.CONVERSATION_BLOCKED: _("Conversation bloquée"),
+    Action.CONVERSATION_UNBLOCKED: _("Conversation débloquée"),
+    Action.MESSAGING_RULES_CHANGED: _("Règles de la messagerie modifiées"),
+    Action.NEWS_PUBLISHED: _("Actualité publiée"),
+    Action.LIAISON_NOTE_SENT: _("Mot du carnet de liaison envoyé"),
 }
 
 # What a sensitive read was about, in words a family understands.
