@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "preau.access",
     "preau.api",
     "preau.imports",
+    "preau.messaging",
 ]
 
 MIDDLEWARE = [
