@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/imports/", include("preau.imports.urls")),
     path("admin/", include("preau.directory.admin_urls")),
     path("journal/", include("preau.audit.urls")),
+    path("notifications/", include("preau.notifications.urls")),
     *api_urls,
 ]
 

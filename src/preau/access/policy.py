@@ -395,3 +395,22 @@ def import_runs_visible_to(actor: Actor | None):
         return ImportRun.objects.all()
     ids = actor.establishment_ids(Role.ENT_ADMIN)
     return ImportRun.objects.filter(establishment_id__in=sorted(ids)) if ids else ImportRun.objects.none()
+
+
+# --- Notifications --------------------------------------------------------------------------------------------
+
+def notifications_visible_to(actor: Actor | None):
+    """A person's own in-app notifications, nobody else's (not even an administrator's view of them)."""
+    from preau.notifications.models import Notification
+
+    if actor is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient_id=actor.id, in_app=True)
+
+
+def access_notification(actor: Actor | None, notification_id):
+    """One of the actor's notifications, or 404 (another person's looks missing)."""
+    try:
+        return notifications_visible_to(actor).get(pk=int(notification_id))
+    except (ValueError, TypeError, notifications_visible_to(actor).model.DoesNotExist):
+        raise Http404 from None

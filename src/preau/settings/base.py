@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "preau.api",
     "preau.imports",
     "preau.messaging",
+    "preau.notifications",
 ]
 
 MIDDLEWARE = [
@@ -205,3 +206,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.get("LOG_LEVEL", "WARNING")},
 }
+
+# Notification centre (docs/notifications.md): recipients per delivery task, the hour of the daily digest email
+# (server time zone), days read notifications are kept (unread ones: a year), and the beat entries.
+PREAU_NOTIFICATION_CHUNK = env.integer("PREAU_NOTIFICATION_CHUNK", 1000)
+PREAU_NOTIFICATION_DIGEST_HOUR = env.integer("PREAU_NOTIFICATION_DIGEST_HOUR", 18)
+PREAU_NOTIFICATION_KEEP_DAYS = env.integer("PREAU_NOTIFICATION_KEEP_DAYS", 120)
+PREAU_NOTIFICATION_UNREAD_KEEP_DAYS = env.integer("PREAU_NOTIFICATION_UNREAD_KEEP_DAYS", 365)
+CELERY_BEAT_SCHEDULE.update({
+    # Immediate emails deferred by quiet hours, sent when their time comes (and any enqueue lost on the way).
+    "notifications-due-emails": {"task": "notifications.send_due_emails", "schedule": crontab(minute="*/5")},
+    "notifications-digest": {"task": "notifications.send_digests",
+                             "schedule": crontab(hour=PREAU_NOTIFICATION_DIGEST_HOUR, minute=0)},
+    "notifications-purge": {"task": "notifications.purge", "schedule": crontab(hour=3, minute=41)},
+})
