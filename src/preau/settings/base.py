@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "preau.access",
     "preau.api",
     "preau.imports",
+    "preau.realtime",
     "preau.messaging",
     "preau.notifications",
 ]
@@ -220,3 +221,15 @@ CELERY_BEAT_SCHEDULE.update({
                              "schedule": crontab(hour=PREAU_NOTIFICATION_DIGEST_HOUR, minute=0)},
     "notifications-purge": {"task": "notifications.purge", "schedule": crontab(hour=3, minute=41)},
 })
+
+# Real-time updates of open pages (docs/realtime.md): on/off, the Redis server carrying them between server processes
+# (default REDIS_URL; none: in-process, for one server process), the channels' prefix, a stream's longest life before
+# the browser reconnects, the heartbeat interval, the reconnection delay hinted to browsers, and open streams per
+# person per server process.
+PREAU_REALTIME_ENABLED = env.flag("PREAU_REALTIME_ENABLED", True)
+PREAU_REALTIME_REDIS_URL = env.get("PREAU_REALTIME_REDIS_URL") or REDIS_URL
+PREAU_REALTIME_CHANNEL_PREFIX = env.get("CACHE_KEY_PREFIX", "preau")
+PREAU_REALTIME_MAX_SECONDS = env.integer("PREAU_REALTIME_MAX_SECONDS", 300)
+PREAU_REALTIME_HEARTBEAT_SECONDS = env.integer("PREAU_REALTIME_HEARTBEAT_SECONDS", 20)
+PREAU_REALTIME_RETRY_MS = env.integer("PREAU_REALTIME_RETRY_MS", 3000)
+PREAU_REALTIME_MAX_STREAMS_PER_USER = env.integer("PREAU_REALTIME_MAX_STREAMS_PER_USER", 8)
