@@ -414,3 +414,127 @@ def access_notification(actor: Actor | None, notification_id):
         return notifications_visible_to(actor).get(pk=int(notification_id))
     except (ValueError, TypeError, notifications_visible_to(actor).model.DoesNotExist):
         raise Http404 from None
+
+
+# --- Messaging moderation (preau.messaging.moderation, docs/messaging-safety.md) -----------------------------------
+
+# Staff functions that moderate their establishment's messaging (held sends, reports, blocked conversations), with
+# its ENT admins; and those that, with its ENT admins, set its messaging rules (limits, switches).
+MESSAGING_MODERATOR_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE}
+MESSAGING_RULES_FUNCTIONS = set(_LEADERSHIP)
+
+
+def moderated_establishment_ids(actor: Actor | None) -> set[int] | None:
+    """Establishments whose messaging the actor moderates; None means all (global admin)."""
+    if actor is None:
+        return set()
+    if actor.is_global_admin:
+        return None
+    return actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(
+        MESSAGING_MODERATOR_FUNCTIONS)
+
+
+def can_moderate(actor: Actor | None, establishment_id: int | None) -> bool:
+    """Release or refuse held sends, hide reported messages, block conversations of the establishment."""
+    ids = moderated_establishment_ids(actor)
+    return ids is None or (establishment_id is not None and establishment_id in ids)
+
+
+def is_messaging_moderator(actor: Actor | None) -> bool:
+    ids = moderated_establishment_ids(actor)
+    return ids is None or bool(ids)
+
+
+def messaging_rules_establishment_ids(actor: Actor | None) -> set[int] | None:
+    """Establishments whose messaging rules the actor sets; None means all (global admin)."""
+    if actor is None:
+        return set()
+    if actor.is_global_admin:
+        return None
+    return actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(MESSAGING_RULES_FUNCTIONS)
+
+
+def can_manage_messaging_rules(actor: Actor | None, establishment_id: int | None) -> bool:
+    ids = messaging_rules_establishment_ids(actor)
+    return ids is None or (establishment_id is not None and establishment_id in ids)
+
+
+def messaging_rules_establishments(actor: Actor | None) -> QuerySet[Establishment]:
+    ids = messaging_rules_establishment_ids(actor)
+    if ids is None:
+        return Establishment.objects.filter(is_active=True)
+    return Establishment.objects.filter(pk__in=sorted(ids), is_active=True)
+
+
+def moderated_establishments(actor: Actor | None) -> QuerySet[Establishment]:
+    ids = moderated_establishment_ids(actor)
+    if ids is None:
+        return Establishment.objects.filter(is_active=True)
+    return Establishment.objects.filter(pk__in=sorted(ids), is_active=True)
+
+
+def _moderated(queryset, actor: Actor | None, field: str = "establishment_id"):
+    ids = moderated_establishment_ids(actor)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{field}__in": sorted(ids)}) if ids else queryset.none()
+
+
+def reports_visible_to(actor: Actor | None):
+    """Reports of abusive messages, for the moderators of the message's establishment."""
+    from preau.messaging.models import Report
+
+    return _moderated(Report.objects.all(), actor)
+
+
+def held_messages_visible_to(actor: Actor | None):
+    """Sends held for review, for the moderators of the establishment they were sent in."""
+    from preau.messaging.models import Message
+
+    return _moderated(Message.objects.filter(state=Message.State.HELD), actor)
+
+
+def messages_moderated_by(actor: Actor | None):
+    """Messages a moderator may act on (hide, release, refuse): those sent in an establishment they moderate. Only
+    held and reported ones are ever listed to them (moderators do not browse mailboxes)."""
+    from preau.messaging.models import Message
+
+    return _moderated(Message.objects.exclude(state=Message.State.DRAFT), actor)
+
+
+def access_moderated_message(actor: Actor | None, message_id):
+    queryset = messages_moderated_by(actor)
+    try:
+        return queryset.select_related("sender", "conversation").get(pk=int(message_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def access_report(actor: Actor | None, report_id):
+    queryset = reports_visible_to(actor)
+    try:
+        return queryset.select_related("message").get(pk=int(report_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def access_moderated_conversation(actor: Actor | None, conversation_id):
+    from preau.messaging.models import Conversation
+
+    queryset = _moderated(Conversation.objects.all(), actor)
+    try:
+        return queryset.get(pk=int(conversation_id))
+    except (ValueError, TypeError, OverflowError, Conversation.DoesNotExist):
+        raise Http404 from None
+
+
+def access_own_sent_message(actor: Actor | None, message_id):
+    """A message the actor sent (to recall it)."""
+    from preau.messaging.models import Message
+
+    if actor is None:
+        raise Http404
+    try:
+        return Message.objects.exclude(state=Message.State.DRAFT).get(pk=int(message_id), sender_id=actor.id)
+    except (ValueError, TypeError, OverflowError, Message.DoesNotExist):
+        raise Http404 from None

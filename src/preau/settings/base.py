@@ -233,3 +233,15 @@ PREAU_REALTIME_MAX_SECONDS = env.integer("PREAU_REALTIME_MAX_SECONDS", 300)
 PREAU_REALTIME_HEARTBEAT_SECONDS = env.integer("PREAU_REALTIME_HEARTBEAT_SECONDS", 20)
 PREAU_REALTIME_RETRY_MS = env.integer("PREAU_REALTIME_RETRY_MS", 3000)
 PREAU_REALTIME_MAX_STREAMS_PER_USER = env.integer("PREAU_REALTIME_MAX_STREAMS_PER_USER", 8)
+
+# Messaging abuse resistance and moderation (docs/messaging-safety.md): days a staff sender may recall a message;
+# days of a person's sends that make their usual size; a send is unusual (held) when it has more recipients than
+# PREAU_MESSAGING_UNUSUAL_MIN_RECIPIENTS and than PREAU_MESSAGING_UNUSUAL_FACTOR times their largest usual send;
+# hours after a login from a device before it counts as known (the sending session's own login does not); days of
+# sends and logins remembered to recognise a device.
+PREAU_MESSAGING_RECALL_DAYS = env.integer("PREAU_MESSAGING_RECALL_DAYS", 7)
+PREAU_MESSAGING_HISTORY_DAYS = env.integer("PREAU_MESSAGING_HISTORY_DAYS", 90)
+PREAU_MESSAGING_UNUSUAL_MIN_RECIPIENTS = env.integer("PREAU_MESSAGING_UNUSUAL_MIN_RECIPIENTS", 20)
+PREAU_MESSAGING_UNUSUAL_FACTOR = env.integer("PREAU_MESSAGING_UNUSUAL_FACTOR", 3)
+PREAU_MESSAGING_DEVICE_TRUST_HOURS = env.integer("PREAU_MESSAGING_DEVICE_TRUST_HOURS", 24)
+PREAU_MESSAGING_DEVICE_MEMORY_DAYS = env.integer("PREAU_MESSAGING_DEVICE_MEMORY_DAYS", 365)
