@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", include("preau.directory.admin_urls")),
     path("journal/", include("preau.audit.urls")),
     path("notifications/", include("preau.notifications.urls")),
+    path("temps-reel/", include("preau.realtime.urls")),
     *api_urls,
 ]
 

@@ -156,18 +156,28 @@ class AsyncSubscription(Subscription):
 
 
 class Hub:
-    """The open streams of this process, by person. Thread-safe."""
+    """The open streams of this process, by person, oldest first. Thread-safe."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._by_user: dict[int, set[Subscription]] = {}
+        self._by_user: dict[int, dict[Subscription, None]] = {}
 
-    def add(self, sub: Subscription) -> bool:
-        """Register a stream; True when it is the person's first in this process."""
+    def add(self, sub: Subscription, limit: int = 0) -> bool:
+        """Register a stream; True when it is the person's first in this process. With a `limit`, the person's
+        oldest streams beyond it are ended (a page left without closing its connection lingers until the next
+        heartbeat: the newest pages are the live ones)."""
         with self._lock:
-            subs = self._by_user.setdefault(sub.user_id, set())
-            subs.add(sub)
-            return len(subs) == 1
+            subs = self._by_user.setdefault(sub.user_id, {})
+            subs[sub] = None
+            evicted = []
+            while limit and len(subs) > limit:
+                oldest = next(iter(subs))
+                del subs[oldest]
+                evicted.append(oldest)
+            first = len(subs) == 1 and not evicted
+        for old in evicted:
+            old.close()
+        return first
 
     def remove(self, sub: Subscription) -> bool:
         """Forget a stream; True when it was the person's last in this process."""
@@ -175,7 +185,7 @@ class Hub:
             subs = self._by_user.get(sub.user_id)
             if not subs or sub not in subs:
                 return False
-            subs.discard(sub)
+            del subs[sub]
             if subs:
                 return False
             del self._by_user[sub.user_id]
@@ -217,8 +227,8 @@ class InProcessBroker:
         for user_id in user_ids:
             self.hub.deliver(user_id, message)
 
-    def subscribe(self, sub: Subscription) -> None:
-        self.hub.add(sub)
+    def subscribe(self, sub: Subscription, limit: int = 0) -> None:
+        self.hub.add(sub, limit)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.hub.remove(sub)
@@ -281,12 +291,13 @@ class RedisBroker:
             self._thread = threading.Thread(target=self._listen, name="preau-realtime", daemon=True)
             self._thread.start()
 
-    def subscribe(self, sub: Subscription) -> None:
-        """Register a stream; returns once Redis confirmed the person's channel (RealtimeUnavailable otherwise)."""
+    def subscribe(self, sub: Subscription, limit: int = 0) -> None:
+        """Register a stream (see Hub.add for `limit`); returns once Redis confirmed the person's channel
+        (RealtimeUnavailable otherwise)."""
         channel = self.channel(sub.user_id)
         with self._lock:
             self._ensure_listener()
-            first = self.hub.add(sub)
+            first = self.hub.add(sub, limit)
             confirmed = self._confirmations.get(channel)
             if first:
                 confirmed = self._confirmations[channel] = threading.Event()

@@ -225,7 +225,7 @@ CELERY_BEAT_SCHEDULE.update({
 # Real-time updates of open pages (docs/realtime.md): on/off, the Redis server carrying them between server processes
 # (default REDIS_URL; none: in-process, for one server process), the channels' prefix, a stream's longest life before
 # the browser reconnects, the heartbeat interval, the reconnection delay hinted to browsers, and open streams per
-# person per server process.
+# person per server process (one more ends the oldest).
 PREAU_REALTIME_ENABLED = env.flag("PREAU_REALTIME_ENABLED", True)
 PREAU_REALTIME_REDIS_URL = env.get("PREAU_REALTIME_REDIS_URL") or REDIS_URL
 PREAU_REALTIME_CHANNEL_PREFIX = env.get("CACHE_KEY_PREFIX", "preau")
