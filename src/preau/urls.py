@@ -11,6 +11,8 @@ urlpatterns = [
     path("journal/", include("preau.audit.urls")),
     path("notifications/", include("preau.notifications.urls")),
     path("temps-reel/", include("preau.realtime.urls")),
+    path("actualites/", include("preau.news.urls")),
+    path("carnet/", include("preau.news.liaison_urls")),
     *api_urls,
 ]
 

@@ -538,3 +538,251 @@ def access_own_sent_message(actor: Actor | None, message_id):
         return Message.objects.exclude(state=Message.State.DRAFT).get(pk=int(message_id), sender_id=actor.id)
     except (ValueError, TypeError, OverflowError, Message.DoesNotExist):
         raise Http404 from None
+
+
+# --- News and carnet de liaison (preau.news) ------------------------------------------------------------------
+
+# Staff functions that publish news for their whole establishment and follow every note of its carnet de liaison.
+NEWS_LEADERSHIP_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE}
+# Staff functions that write notes of the carnet de liaison to any family of their establishment.
+LIAISON_WRITER_FUNCTIONS = NEWS_LEADERSHIP_FUNCTIONS | {StaffFunction.VIE_SCOLAIRE, StaffFunction.SECRETARY}
+
+
+@dataclass(frozen=True)
+class TargetScope:
+    """Where a person may address news or notes in one establishment: anywhere (`whole`), or only these classes
+    and groups (a teacher's own)."""
+
+    whole: bool
+    class_ids: frozenset[int] = frozenset()
+    group_ids: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.whole or bool(self.class_ids or self.group_ids)
+
+    def covers(self, class_ids, group_ids) -> bool:
+        """Whether classes and groups (ids; both empty: the whole establishment) are all within the scope."""
+        class_ids, group_ids = set(class_ids or ()), set(group_ids or ())
+        if self.whole:
+            return True
+        if not class_ids and not group_ids:
+            return False
+        return class_ids <= self.class_ids and group_ids <= self.group_ids
+
+
+def _taught_scope(actor: Actor, establishment_id: int) -> TargetScope:
+    if Role.TEACHER not in actor.roles_in(establishment_id):
+        return TargetScope(False)
+    classes, groups = actor.taught
+    return TargetScope(False, frozenset(classes), frozenset(groups))
+
+
+def news_publisher_establishment_ids(actor: Actor) -> set[int] | None:
+    """Establishments where the actor publishes news for everyone (ENT admin, head, deputy, director, CPE) and
+    manages every item; None means all of them (global admin)."""
+    if actor.is_global_admin:
+        return None
+    return actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(NEWS_LEADERSHIP_FUNCTIONS)
+
+
+def news_publish_scope(actor: Actor, establishment_id: int) -> TargetScope:
+    publishers = news_publisher_establishment_ids(actor)
+    if publishers is None or establishment_id in publishers:
+        return TargetScope(True)
+    return _taught_scope(actor, establishment_id)
+
+
+def can_publish_news(actor: Actor | None, establishment_id: int, classes=(), groups=()) -> bool:
+    """Whether the actor may address news to these classes and groups (ids; none: the whole establishment).
+    Teachers publish to the classes and groups they teach only."""
+    if actor is None:
+        return False
+    return news_publish_scope(actor, establishment_id).covers(classes, groups)
+
+
+def can_write_news(actor: Actor | None, establishment_id: int) -> bool:
+    """Whether the actor may write news at all in this establishment (the form is offered)."""
+    return actor is not None and bool(news_publish_scope(actor, establishment_id))
+
+
+def _news_window_q(now) -> Q:
+    return Q(is_draft=False, publish_at__lte=now) & (Q(unpublish_at__isnull=True) | Q(unpublish_at__gt=now))
+
+
+def _news_manage_q(actor: Actor) -> Q | None:
+    """News the actor manages (not for the global admin, who manages every item: callers check first)."""
+    publishers = news_publisher_establishment_ids(actor) or set()
+    parts = []
+    authoring = actor.establishment_ids(Role.TEACHER, Role.STAFF, Role.ENT_ADMIN)
+    if authoring:
+        parts.append(Q(author_id=actor.id, establishment_id__in=sorted(authoring)))
+    if publishers:
+        parts.append(Q(establishment_id__in=sorted(publishers)))
+    return _any(parts)
+
+
+def _any(parts: list[Q]) -> Q | None:
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
+
+
+def _news_audience_q(actor: Actor) -> Q | None:
+    """The news whose audience includes the actor (whatever their publication state)."""
+    from preau.news.models import NewsItem
+
+    news_classes, news_groups = NewsItem.classes.through.objects, NewsItem.groups.through.objects
+
+    def in_classes(class_ids) -> Q:
+        return Q(pk__in=news_classes.filter(schoolclass_id__in=class_ids).values("newsitem_id"))
+
+    def in_groups(group_ids) -> Q:
+        return Q(pk__in=news_groups.filter(teachinggroup_id__in=group_ids).values("newsitem_id"))
+
+    parts: list[Q] = []
+    for role, flag in ((Role.PUPIL, "for_pupils"), (Role.GUARDIAN, "for_guardians"),
+                       (Role.TEACHER, "for_teachers")):
+        establishments = actor.establishment_ids(role)
+        if establishments:
+            parts.append(Q(**{flag: True}, whole_establishment=True, establishment_id__in=sorted(establishments)))
+    staff = actor.establishment_ids(Role.STAFF)
+    if staff:  # staff work for the whole establishment: they read its news addressed to staff, whatever the class
+        parts.append(Q(for_staff=True, establishment_id__in=sorted(staff)))
+    if actor.has_role(Role.PUPIL):
+        parts.append(Q(for_pupils=True) & (
+            in_classes(ClassEnrolment.objects.filter(pupil_id=actor.id, school_class__school_year__is_current=True)
+                       .values("school_class_id"))
+            | in_groups(GroupMembership.objects.filter(pupil_id=actor.id, group__school_year__is_current=True)
+                        .values("group_id"))))
+    children = sorted(actor.child_ids())
+    if children:
+        parts.append(Q(for_guardians=True) & (
+            in_classes(ClassEnrolment.objects.filter(pupil_id__in=children,
+                                                     school_class__school_year__is_current=True)
+                       .values("school_class_id"))
+            | in_groups(GroupMembership.objects.filter(pupil_id__in=children, group__school_year__is_current=True)
+                        .values("group_id"))))
+    if actor.has_role(Role.TEACHER):
+        assignments = TeachingAssignment.objects.filter(teacher_id=actor.id, school_year__is_current=True)
+        parts.append(Q(for_teachers=True) & (
+            in_classes(assignments.filter(school_class__isnull=False).values("school_class_id"))
+            | in_groups(assignments.filter(group__isnull=False).values("group_id"))))
+    return _any(parts)
+
+
+def news_visible_to(actor: Actor | None, now=None):
+    """Published news (not a draft, inside its window) that the actor may read: those whose audience includes
+    them (their establishment's, their classes' and groups', their children's), and those they manage."""
+    from django.utils import timezone
+
+    from preau.news.models import NewsItem
+
+    if actor is None:
+        return NewsItem.objects.none()
+    published = NewsItem.objects.filter(_news_window_q(now or timezone.now()))
+    if actor.is_global_admin:
+        return published
+    q = _any([part for part in (_news_audience_q(actor), _news_manage_q(actor)) if part is not None])
+    return NewsItem.objects.none() if q is None else published.filter(q)
+
+
+def news_manageable_by(actor: Actor | None):
+    """News the actor may edit, in any state: their own (while they still work in its establishment), and every
+    item of the establishments where they publish for everyone."""
+    from preau.news.models import NewsItem
+
+    if actor is not None and actor.is_global_admin:
+        return NewsItem.objects.all()
+    q = _news_manage_q(actor) if actor is not None else None
+    return NewsItem.objects.none() if q is None else NewsItem.objects.filter(q)
+
+
+def access_news(actor: Actor | None, news_id, *, manage: bool = False):
+    """A news item the actor may read (or, with manage=True, edit; drafts and scheduled items only so), or 404."""
+    queryset = news_manageable_by(actor) if manage else news_visible_to(actor) | news_manageable_by(actor)
+    try:
+        return queryset.select_related("establishment", "author").distinct().get(pk=int(news_id))
+    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def can_manage_news(actor: Actor | None, item) -> bool:
+    return actor is not None and news_manageable_by(actor).filter(pk=item.pk).exists()
+
+
+def liaison_write_scope(actor: Actor, establishment_id: int) -> TargetScope:
+    """Families a person may write to in the carnet de liaison: any of the establishment's (leadership, CPE, vie
+    scolaire, secretary), or those of the pupils of the classes and groups they teach (teachers)."""
+    if establishment_id in actor.establishments_with_functions(LIAISON_WRITER_FUNCTIONS):
+        return TargetScope(True)
+    return _taught_scope(actor, establishment_id)
+
+
+def can_write_liaison(actor: Actor | None, establishment_id: int) -> bool:
+    return actor is not None and bool(liaison_write_scope(actor, establishment_id))
+
+
+def liaison_pupils_targetable_by(actor: Actor, establishment_id: int) -> QuerySet[User]:
+    """Pupils of the establishment (this school year) whose families the actor may write to."""
+    scope = liaison_write_scope(actor, establishment_id)
+    if not scope:
+        return User.objects.none()
+    pupils = Membership.objects.filter(establishment_id=establishment_id, role=Role.PUPIL, is_active=True)
+    enrolled = ClassEnrolment.objects.filter(school_class__establishment_id=establishment_id,
+                                             school_class__school_year__is_current=True)
+    if scope.whole:
+        return User.objects.filter(pk__in=pupils.values("user_id"), is_active=True).filter(
+            pk__in=enrolled.values("pupil_id"))
+    q = Q(pk__in=enrolled.filter(school_class_id__in=sorted(scope.class_ids)).values("pupil_id"))
+    q |= Q(pk__in=GroupMembership.objects.filter(group_id__in=sorted(scope.group_ids),
+                                                 group__establishment_id=establishment_id)
+           .values("pupil_id"))
+    return User.objects.filter(q, pk__in=pupils.values("user_id"), is_active=True)
+
+
+def liaison_notes_followed_by(actor: Actor | None):
+    """Notes whose acknowledgements the actor follows (dashboard, reminders): their own, while they still work in
+    the note's establishment, and every note of the establishments they lead (head, deputy, director, CPE)."""
+    from preau.news.models import LiaisonNote
+
+    if actor is None:
+        return LiaisonNote.objects.none()
+    parts = []
+    working = actor.establishment_ids(Role.TEACHER, Role.STAFF)
+    if working:
+        parts.append(Q(author_id=actor.id, establishment_id__in=sorted(working)))
+    leading = actor.establishments_with_functions(NEWS_LEADERSHIP_FUNCTIONS)
+    if leading:
+        parts.append(Q(establishment_id__in=sorted(leading)))
+    q = _any(parts)
+    return LiaisonNote.objects.none() if q is None else LiaisonNote.objects.filter(q)
+
+
+def access_followed_liaison_note(actor: Actor | None, note_id):
+    queryset = liaison_notes_followed_by(actor)
+    try:
+        return queryset.select_related("establishment", "author").get(pk=int(note_id))
+    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def liaison_targets_visible_to(actor: Actor | None):
+    """Carnet entries (a note for one pupil) the actor reads: a pupil their own (read-only), a guardian those of
+    their children that were delivered to them (legal authority and correspondence, when the note was sent) and
+    only while they are still linked to the child."""
+    from preau.news.models import LiaisonDelivery, LiaisonTarget
+
+    if actor is None:
+        return LiaisonTarget.objects.none()
+    parts = []
+    if actor.has_role(Role.PUPIL):
+        parts.append(Q(pupil_id=actor.id))
+    children = sorted(actor.child_ids())
+    if children:
+        parts.append(Q(pupil_id__in=children,
+                       pk__in=LiaisonDelivery.objects.filter(guardian_id=actor.id).values("target_id")))
+    q = _any(parts)
+    return LiaisonTarget.objects.none() if q is None else LiaisonTarget.objects.filter(q)

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "preau.realtime",
     "preau.messaging",
     "preau.notifications",
+    "preau.news",
 ]
 
 MIDDLEWARE = [
@@ -245,3 +246,17 @@ PREAU_MESSAGING_UNUSUAL_MIN_RECIPIENTS = env.integer("PREAU_MESSAGING_UNUSUAL_MI
 PREAU_MESSAGING_UNUSUAL_FACTOR = env.integer("PREAU_MESSAGING_UNUSUAL_FACTOR", 3)
 PREAU_MESSAGING_DEVICE_TRUST_HOURS = env.integer("PREAU_MESSAGING_DEVICE_TRUST_HOURS", 24)
 PREAU_MESSAGING_DEVICE_MEMORY_DAYS = env.integer("PREAU_MESSAGING_DEVICE_MEMORY_DAYS", 365)
+
+# News and carnet de liaison (docs/news.md): the largest image a news item may carry, images per item, days after
+# which families who have not signed a note get one automatic reminder (0: none), minutes between two reminders
+# of one note sent by hand.
+PREAU_NEWS_IMAGE_MAX_BYTES = env.integer("PREAU_NEWS_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+PREAU_NEWS_MAX_IMAGES = env.integer("PREAU_NEWS_MAX_IMAGES", 10)
+PREAU_LIAISON_REMINDER_DAYS = env.integer("PREAU_LIAISON_REMINDER_DAYS", 3)
+PREAU_LIAISON_REMIND_INTERVAL_MINUTES = env.integer("PREAU_LIAISON_REMIND_INTERVAL_MINUTES", 60)
+CELERY_BEAT_SCHEDULE.update({
+    # Scheduled news whose window has opened: their audience is notified (news/tasks.py).
+    "news-publish-due": {"task": "news.notify_due", "schedule": crontab(minute="*")},
+    # Notes of the carnet de liaison still unsigned PREAU_LIAISON_REMINDER_DAYS after sending: one reminder.
+    "liaison-remind-due": {"task": "news.liaison_remind_due", "schedule": crontab(minute=23)},
+})
