@@ -22,6 +22,11 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/imports/{import_id}/confirm"),
     ("get", "/api/v1/establishments/{establishment_id}/rollover"),
     ("post", "/api/v1/establishments/{establishment_id}/rollover"),
+    # Notification centre.
+    ("get", "/api/v1/notifications"), ("post", "/api/v1/notifications/read-all"),
+    ("post", "/api/v1/notifications/{notification_id}/read"),
+    ("get", "/api/v1/me/notification-preferences"), ("put", "/api/v1/me/notification-preferences"),
+    ("get", "/api/v1/me/counters"),
 }
 
 
@@ -64,7 +69,8 @@ def test_api_openapi_documents_responses_and_security(schema):
 
 def test_api_openapi_list_endpoints_are_paginated(schema):
     for path in ["/api/v1/establishments", "/api/v1/classes", "/api/v1/groups", "/api/v1/people",
-                 "/api/v1/subjects", "/api/v1/tokens", "/api/v1/imports", "/api/v1/imports/{import_id}/rejections"]:
+                 "/api/v1/subjects", "/api/v1/tokens", "/api/v1/imports", "/api/v1/imports/{import_id}/rejections",
+                 "/api/v1/notifications"]:
         params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
         assert params["limit"]["schema"]["maximum"] == 200
         ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]

@@ -36,6 +36,8 @@ SERVICE_TILES: list[Tile] = [
          "directory:home", frozenset()),
     Tile("profile", _("Mon compte"), _("Mot de passe, double authentification, préférences de contact"),
          "accounts:profile", frozenset()),
+    Tile("notifications", _("Notifications"), _("Ce que l'ENT vous signale, et comment être prévenu"),
+         "notifications:list", frozenset()),
     Tile("news", _("Actualités"), _("Les nouvelles de l'établissement, des classes et des groupes"),
          "news:list", frozenset()),
     Tile("liaison", _("Carnet de liaison"), _("Les mots de l'établissement aux familles, à signer"),

@@ -18,9 +18,13 @@ def notification_list(actor):
         "id", "kind", "title", "body", "url", "urgent", "created_at", "read_at", "recipient_id")
 
 
+def unread(actor):
+    """The actor's unread notifications (the "notifications" counter: the partial index of unread rows)."""
+    return notifications_visible_to(actor).filter(read_at__isnull=True)
+
+
 def unread_count(actor) -> int:
-    """One count on the partial index of unread notifications."""
-    return notifications_visible_to(actor).filter(read_at__isnull=True).count()
+    return unread(actor).count()
 
 
 def preferences_of(actor) -> NotificationPreferences:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from preau import realtime
 from preau.accounts.models import User
 from preau.directory.models import Membership, Role
 
@@ -27,6 +28,17 @@ from .quiet import quiet_until
 TITLE_MAX = Notification._meta.get_field("title").max_length
 SOURCE_MAX = Notification._meta.get_field("source").max_length
 URL_MAX = Notification._meta.get_field("url").max_length
+
+
+def after_commit(fn, *args) -> None:
+    """Run fn(*args) once the current transaction commits; a failure is logged, never raised into the caller
+    (their data is committed; what failed here is retried by a task or the next sweep)."""
+
+    def run():
+        fn(*args)
+
+    run.__qualname__ = f"notifications.after_commit({getattr(fn, '__qualname__', fn)})"
+    transaction.on_commit(run, robust=True)
 
 
 def chunk_size() -> int:
@@ -71,7 +83,8 @@ def notify(*, recipient_ids: Iterable[int], kind: str, title: str, body: str = "
         for chunk in chunks:
             deliver.delay(payload, chunk)
 
-    transaction.on_commit(enqueue)
+    # robust: the caller's work is committed; a broker outage is logged, never turned into an error page.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _recipients(ids: list[int]) -> list[dict]:
@@ -126,11 +139,17 @@ def deliver_chunk(payload: dict, recipient_ids: list[int]) -> int:
                 created_at=created_at, in_app=in_app, email_due_at=due, digest=digest,
             ))
         Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=chunk_size())
+        shown = [row.recipient_id for row in rows if row.in_app]
+        if shown:
+            event = {"counter_deltas": {"notifications": 1}, "kind": kind, "title": payload["title"],
+                     "url": payload["url"], "urgent": urgent}
+            after_commit(realtime.publish, shown, "notification.new", event)
         email_now = [row.recipient_id for row in rows if row.email_due_at is not None and row.email_due_at <= now]
         if email_now:
             due_ids = list(Notification.objects.filter(source=source, recipient_id__in=email_now,
                                                        emailed_at__isnull=True).values_list("id", flat=True))
-            transaction.on_commit(lambda: _enqueue_emails(due_ids))
+            # robust: if the enqueue or the send fails, the email stays due and the next sweep sends it.
+            after_commit(_enqueue_emails, due_ids)
     return len(rows)
 
 
@@ -142,6 +161,12 @@ def _enqueue_emails(notification_ids: list[int]) -> None:
 
 # --- Read state -----------------------------------------------------------------------------------------------
 
+def _publish_read(user_ids: list[int], count: int = 1) -> None:
+    """Open pages of these people move their badge down (on commit)."""
+    if user_ids and count:
+        after_commit(realtime.publish, user_ids, "notification.read", {"counter_deltas": {"notifications": -count}})
+
+
 def notification_mark_read(*, actor, notification_id: int) -> Notification:
     """Mark one of the actor's notifications read (404 for anyone else's)."""
     from preau.access.policy import access_notification
@@ -150,7 +175,9 @@ def notification_mark_read(*, actor, notification_id: int) -> Notification:
         notification = access_notification(actor, notification_id)
         if notification.read_at is None:
             notification.read_at = timezone.now()
-            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+            if Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+                    read_at=notification.read_at):
+                _publish_read([actor.id])
     return notification
 
 
@@ -158,17 +185,22 @@ def notification_mark_all_read(*, actor) -> int:
     from preau.access.policy import notifications_visible_to
 
     with transaction.atomic():
-        return notifications_visible_to(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
+        count = notifications_visible_to(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
+        _publish_read([actor.id], count)
+    return count
 
 
 def notifications_mark_source_read(*, recipient_ids: Iterable[int], source: str) -> int:
-    """For other apps: the person saw the thing itself (opened the message), so its notification is read."""
+    """For other apps: the people saw the thing itself (opened the message), so its notification is read."""
     ids = list({int(i) for i in recipient_ids})
     if not ids or not source:
         return 0
     with transaction.atomic():
-        return Notification.objects.filter(recipient_id__in=ids, source=source, read_at__isnull=True).update(
-            read_at=timezone.now())
+        unread = Notification.objects.filter(recipient_id__in=ids, source=source, read_at__isnull=True)
+        shown = list(unread.filter(in_app=True).values_list("recipient_id", flat=True))
+        count = unread.update(read_at=timezone.now())
+        _publish_read(shown)
+    return count
 
 
 # --- Preferences ----------------------------------------------------------------------------------------------
