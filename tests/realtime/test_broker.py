@@ -3,6 +3,7 @@ is set), and the contract callers rely on."""
 
 import asyncio
 import json
+import os
 
 import pytest
 from django.test import override_settings
@@ -112,3 +113,28 @@ def test_the_broker_follows_the_settings(settings):
         assert chosen.channel(42) == f"{settings.PREAU_REALTIME_CHANNEL_PREFIX}:{db}:rt:u:42"
     else:
         assert chosen.name == "in-process"
+
+
+def test_a_send_to_a_whole_school_reaches_everyone_across_batches(streams):
+    everyone = list(range(200_000, 200_000 + 2 * broker.PUBLISH_BATCH + 5))
+    watched = [everyone[0], everyone[broker.PUBLISH_BATCH - 1], everyone[broker.PUBLISH_BATCH], everyone[-1]]
+    subs = [streams(user_id) for user_id in watched]
+    realtime.publish(everyone, "news.new", {"id": 3})
+    for sub in subs:
+        assert received(sub) == {"event": "news.new", "data": {"id": 3}}
+
+
+def test_a_lost_redis_connection_ends_the_streams_and_new_ones_work(streams, settings):
+    if not settings.PREAU_REALTIME_REDIS_URL:
+        pytest.skip("Redis broker only (REDIS_URL)")
+    chosen = get_broker()
+    before = streams(109)
+    listeners = [c for c in chosen.client.client_list() if c.get("name") == f"preau-realtime:{os.getpid()}"]
+    assert len(listeners) == 1
+    chosen.client.client_kill_filter(_id=listeners[0]["id"])
+    # The open stream ends (its page reconnects, and resynchronises what it may have missed)...
+    assert before.get(3.0) is CLOSE
+    # ... and the stream it opens again is subscribed on a fresh connection.
+    after = streams(109)
+    realtime.publish([109], "counters", {"messages": 2})
+    assert received(after) == {"event": "counters", "data": {"messages": 2}}
