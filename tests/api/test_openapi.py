@@ -27,6 +27,12 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/notifications/{notification_id}/read"),
     ("get", "/api/v1/me/notification-preferences"), ("put", "/api/v1/me/notification-preferences"),
     ("get", "/api/v1/me/counters"),
+    # News and carnet de liaison.
+    ("get", "/api/v1/news"), ("post", "/api/v1/news"), ("get", "/api/v1/news/{news_id}"),
+    ("put", "/api/v1/news/{news_id}"), ("post", "/api/v1/news/{news_id}/images"),
+    ("get", "/api/v1/liaison/carnet"), ("post", "/api/v1/liaison/entries/{entry_id}/acknowledge"),
+    ("get", "/api/v1/liaison/notes"), ("post", "/api/v1/liaison/notes"),
+    ("get", "/api/v1/liaison/notes/{note_id}/dashboard"), ("post", "/api/v1/liaison/notes/{note_id}/remind"),
 }
 
 
@@ -70,7 +76,7 @@ def test_api_openapi_documents_responses_and_security(schema):
 def test_api_openapi_list_endpoints_are_paginated(schema):
     for path in ["/api/v1/establishments", "/api/v1/classes", "/api/v1/groups", "/api/v1/people",
                  "/api/v1/subjects", "/api/v1/tokens", "/api/v1/imports", "/api/v1/imports/{import_id}/rejections",
-                 "/api/v1/notifications"]:
+                 "/api/v1/notifications", "/api/v1/news", "/api/v1/liaison/carnet", "/api/v1/liaison/notes"]:
         params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
         assert params["limit"]["schema"]["maximum"] == 200
         ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
