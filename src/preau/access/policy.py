@@ -786,3 +786,198 @@ def liaison_targets_visible_to(actor: Actor | None):
                        pk__in=LiaisonDelivery.objects.filter(guardian_id=actor.id).values("target_id")))
     q = _any(parts)
     return LiaisonTarget.objects.none() if q is None else LiaisonTarget.objects.filter(q)
+
+
+# --- Messaging (preau.messaging: who may write to whom, whose copies; docs/messaging.md) --------------------------
+
+# Roles that write to anyone of their establishment (people, classes, groups). Staff also reach every pupil and
+# every family of the establishment at once; teachers their own classes' pupils and families.
+MESSAGING_WIDE_ROLES = {Role.STAFF, Role.TEACHER}
+MESSAGING_ROLES = {Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF, Role.ENT_ADMIN}
+
+
+def _messaging_rules(actor: Actor, establishment_id: int):
+    """The establishment's MessagingRules (defaults without a row), read once per actor and establishment."""
+    cache = actor.__dict__.setdefault("_messaging_rules", {})
+    if establishment_id not in cache:
+        from preau.messaging.safety import rules_for
+
+        cache[establishment_id] = rules_for(establishment_id)
+    return cache[establishment_id]
+
+
+def _messaging_children(actor: Actor) -> dict[int, set[int]]:
+    """{establishment id: the actor's children there} through guardian links that allow messaging and give
+    parental authority or correspondence (the links through which the school writes to the family): one query."""
+    cached = actor.__dict__.get("_messaging_children")
+    if cached is not None:
+        return cached
+    result: dict[int, set[int]] = {}
+    ids = {link.pupil_id for link in actor.child_links
+           if link.allows(Service.MESSAGING) and (link.legal_authority or link.receives_correspondence)}
+    if ids:
+        rows = Membership.objects.filter(user_id__in=ids, role=Role.PUPIL, is_active=True,
+                                         establishment_id__in=actor.establishment_ids(Role.GUARDIAN)
+                                         ).values_list("establishment_id", "user_id")
+        for establishment_id, pupil_id in rows:
+            result.setdefault(establishment_id, set()).add(pupil_id)
+    actor.__dict__["_messaging_children"] = result
+    return result
+
+
+def _messaging_roles_in(actor: Actor, establishment_id: int) -> set[str]:
+    """The actor's roles that count for messaging in the establishment (a guardian without a messaging link to a
+    child there does not write from it)."""
+    roles = actor.roles_in(establishment_id) & MESSAGING_ROLES
+    if Role.GUARDIAN in roles and not _messaging_children(actor).get(establishment_id):
+        roles.discard(Role.GUARDIAN)
+    return roles
+
+
+def messaging_establishments(actor: Actor | None) -> list[Establishment]:
+    """Establishments the actor writes messages from (an active membership there, and for a guardian a child there
+    whose link allows messaging)."""
+    if actor is None:
+        return []
+    return [e for e in actor.establishments if _messaging_roles_in(actor, e.pk)]
+
+
+def can_message_in(actor: Actor | None, establishment_id: int | None) -> bool:
+    return actor is not None and establishment_id is not None and bool(_messaging_roles_in(actor, establishment_id))
+
+
+def addressable_people(actor: Actor, establishment_id: int) -> QuerySet[User]:
+    """People the actor may write to by name in the establishment (the actor excluded), per its MessagingRules:
+
+    - staff and teachers: anyone messaging reaches in the establishment;
+    - ENT admins: its teachers and staff;
+    - pupils (`pupils_write_to_staff`): their teachers (of their classes and groups) and its staff;
+      (`pupils_write_to_pupils`): the pupils of their classes;
+    - guardians, for their children whose link allows messaging (`guardians_write_to_staff`): the children's
+      teachers and its staff; (`guardians_write_to_guardians`): the guardians of their children's classmates.
+    """
+    from preau.messaging import addresses
+
+    e = establishment_id
+    roles = _messaging_roles_in(actor, e)
+    members = addresses.messaging_members_q(e)
+    if roles & MESSAGING_WIDE_ROLES:
+        return User.objects.filter(members, is_active=True).exclude(pk=actor.id)
+    parts: list[Q] = []
+    if Role.ENT_ADMIN in roles:
+        parts.append(Q(pk__in=Membership.objects.filter(establishment_id=e, is_active=True,
+                                                        role__in=[Role.TEACHER, Role.STAFF]).values("user_id")))
+    rules = _messaging_rules(actor, e) if roles & {Role.PUPIL, Role.GUARDIAN} else None
+    if Role.PUPIL in roles:
+        if rules.pupils_write_to_staff:
+            parts += [addresses.teachers_of_pupils_q(e, [actor.id]), addresses.staff_q(e)]
+        if rules.pupils_write_to_pupils:
+            parts.append(addresses.classmates_q(e, [actor.id]))
+    if Role.GUARDIAN in roles:
+        children = sorted(_messaging_children(actor).get(e, set()))
+        if rules.guardians_write_to_staff:
+            parts += [addresses.teachers_of_pupils_q(e, children), addresses.staff_q(e)]
+        if rules.guardians_write_to_guardians:
+            parts.append(addresses.classmates_guardians_q(e, children))
+    if not parts:
+        return User.objects.none()
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return User.objects.filter(combined & members, is_active=True).exclude(pk=actor.id)
+
+
+def addressable_group_types(actor: Actor, establishment_id: int) -> set[str]:
+    """The group address types (classes, groups, the establishment...) the actor may use there: staff all of them;
+    teachers classes, groups, the staff and teachers of the establishment and their own classes' pupils and
+    families; ENT admins the staff and teachers; pupils and guardians none."""
+    from preau.messaging import addresses
+
+    roles = _messaging_roles_in(actor, establishment_id)
+    types: set[str] = set()
+    if Role.STAFF in roles:
+        types |= set(addresses.ADDRESS_TYPES) - {addresses.PERSON} - set(addresses.MY_CLASSES_TYPES)
+    if Role.TEACHER in roles:
+        types |= {*addresses.CLASS_TYPES, *addresses.GROUP_TYPES, "establishment_staff", "establishment_teachers"}
+        cache = actor.__dict__.setdefault("_messaging_teaches", {})
+        if establishment_id not in cache:
+            cache[establishment_id] = addresses.teaches_in(actor.id, establishment_id)
+        if cache[establishment_id]:
+            types |= set(addresses.MY_CLASSES_TYPES)
+    if Role.ENT_ADMIN in roles:
+        types |= {"establishment_staff", "establishment_teachers"}
+    return types
+
+
+def refused_addresses(actor: Actor | None, establishment_id: int | None, items) -> list:
+    """The addresses (of `items`) the actor may not write to in the establishment: a few queries for any number
+    of addresses (one for the people, one for the classes, one for the groups)."""
+    from preau.messaging import addresses
+
+    items = list(items)
+    if actor is None or establishment_id is None or not _messaging_roles_in(actor, establishment_id):
+        return items
+    e = establishment_id
+    valid: list[tuple[object, dict]] = []
+    refused = []
+    for item in items:
+        try:
+            valid.append((item, addresses.normalise(item)))
+        except addresses.AddressError:
+            refused.append(item)
+    people = {a["id"] for _item, a in valid if a["type"] == addresses.PERSON}
+    classes = {a["id"] for _item, a in valid if a["type"] in addresses.CLASS_TYPES}
+    groups = {a["id"] for _item, a in valid if a["type"] in addresses.GROUP_TYPES}
+    types = addressable_group_types(actor, e)
+    if people:
+        people = set(addressable_people(actor, e).filter(pk__in=sorted(people)).values_list("pk", flat=True))
+    if classes and types & set(addresses.CLASS_TYPES):
+        classes = addresses.current_class_ids(e, sorted(classes))
+    if groups and types & set(addresses.GROUP_TYPES):
+        groups = addresses.current_group_ids(e, sorted(groups))
+    for item, a in valid:
+        kind = a["type"]
+        if kind == addresses.PERSON:
+            ok = a["id"] in people or a["id"] == actor.id  # naming oneself adds no copy: harmless
+        elif kind in addresses.CLASS_TYPES:
+            ok = kind in types and a["id"] in classes
+        elif kind in addresses.GROUP_TYPES:
+            ok = kind in types and a["id"] in groups
+        else:
+            ok = kind in types and a["id"] == e
+        if not ok:
+            refused.append(item)
+    return refused
+
+
+def can_address(actor: Actor | None, establishment_id: int | None, address: dict) -> bool:
+    """Whether the actor may write to this address (`{"type", "id"}`) from the establishment (new messages and
+    forwards; replies inside a conversation are `can_reply`'s)."""
+    return not refused_addresses(actor, establishment_id, [address])
+
+
+def deliveries_visible_to(actor: Actor | None):
+    """The actor's own copies of messages (sent, received, drafts), not withdrawn by staff, not deleted: the only
+    way to read messages. Nobody reads another person's mailbox, administrators included."""
+    from preau.messaging.models import Delivery
+
+    if actor is None:
+        return Delivery.objects.none()
+    return Delivery.objects.filter(owner_id=actor.id, withdrawn_at__isnull=True, deleted_at__isnull=True)
+
+
+def can_reply(actor: Actor | None, message) -> bool:
+    """Replies are allowed to anyone holding a copy of the message, in a conversation not blocked by staff, while
+    they still write from its establishment. (A reply only goes to the people of the conversation: the services
+    build its addresses from the message, never from input.)"""
+    from preau.messaging.models import Message
+
+    if actor is None or message is None:
+        return False
+    if message.state not in (Message.State.QUEUED, Message.State.DELIVERED):
+        return False
+    if message.conversation.blocked_at is not None:
+        return False
+    if not can_message_in(actor, message.establishment_id):
+        return False
+    return deliveries_visible_to(actor).filter(message_id=message.pk).exists()

@@ -260,3 +260,17 @@ CELERY_BEAT_SCHEDULE.update({
     # Notes of the carnet de liaison still unsigned PREAU_LIAISON_REMINDER_DAYS after sending: one reminder.
     "liaison-remind-due": {"task": "news.liaison_remind_due", "schedule": crontab(minute=23)},
 })
+
+# Messaging (docs/messaging.md): attachments (largest file, files per message, accepted extensions — each also
+# checked by content), copies written per chunk by the delivery task, and seconds after which a message still queued
+# is delivered again by the sweeper (celery beat, every minute).
+PREAU_MESSAGING_MAX_ATTACHMENT_BYTES = env.integer("PREAU_MESSAGING_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+PREAU_MESSAGING_MAX_ATTACHMENTS = env.integer("PREAU_MESSAGING_MAX_ATTACHMENTS", 10)
+PREAU_MESSAGING_ATTACHMENT_TYPES = [ext.lower().lstrip(".") for ext in env.listing(
+    "PREAU_MESSAGING_ATTACHMENT_TYPES", "pdf,png,jpg,jpeg,gif,webp,txt,csv,odt,ods,odp,docx,xlsx,pptx,mp3,m4a")]
+PREAU_MESSAGING_DELIVERY_CHUNK = env.integer("PREAU_MESSAGING_DELIVERY_CHUNK", 5000)
+PREAU_MESSAGING_SWEEP_AFTER_SECONDS = env.integer("PREAU_MESSAGING_SWEEP_AFTER_SECONDS", 60)
+CELERY_BEAT_SCHEDULE.update({
+    # Messages still queued after PREAU_MESSAGING_SWEEP_AFTER_SECONDS: delivery enqueued again (messaging/tasks.py).
+    "messaging-sweep": {"task": "messaging.sweep_undelivered", "schedule": crontab(minute="*")},
+})
