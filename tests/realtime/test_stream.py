@@ -107,8 +107,9 @@ def test_switched_off(client, person):
 
 
 @override_settings(PREAU_REALTIME_HEARTBEAT_SECONDS=1)
-def test_the_stream_under_asgi_holds_no_thread(person):
-    """Through Django's ASGI handler the view hands out an asynchronous stream (a coroutine waits, not a thread)."""
+def test_the_stream_under_asgi_is_asynchronous(person):
+    """Through Django's ASGI handler the view hands out an asynchronous stream (a coroutine waits on the mailbox;
+    preau.asgi also lets the request's thread go: test_asgi.py)."""
     client = AsyncClient()
     client.force_login(person)
 

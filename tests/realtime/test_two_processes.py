@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -121,6 +122,11 @@ def numsub(user) -> int:
         get_broker().channel(user.pk).encode()]
 
 
+def threads_of(server: Server) -> int:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(status.split("Threads:")[1].split()[0])
+
+
 def wait_for(predicate, within=3.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -190,11 +196,18 @@ def test_events_cross_processes_to_their_person_only(servers):
         assert y_on_b.next_event(3) == {"event": "counters", "data": {"notifications": 2}}
         assert x_on_b.next_event(1.5) is None
 
+        # More open pages cost no thread: six more of Yasmine's on B (a thread per stream would add six).
+        threads_before = threads_of(b)
+        for _ in range(6):
+            streams.append(Stream(b, y_session))
+            assert streams[-1].next_event(5)["event"] == "realtime.ready"
+        assert threads_of(b) <= threads_before + 2
+
         # Xavier leaves B: B drops his channel at once (A keeps it).
         x_on_b.close()
         streams.remove(x_on_b)
         assert wait_for(lambda: numsub(xavier) == 1)
-        assert int(pubsub_connections(b.process.pid)[0]["sub"]) == 1
+        assert int(pubsub_connections(b.process.pid)[0]["sub"]) == 1  # Yasmine's channel, once for her 7 pages
     finally:
         for stream in streams:
             stream.close()

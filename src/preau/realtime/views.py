@@ -12,7 +12,6 @@ import asyncio
 import random
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
@@ -86,8 +85,8 @@ def thread_stream(user_id: int, plan: StreamPlan):
 
 
 async def async_stream(user_id: int, plan: StreamPlan):
-    """The stream for ASGI servers (uvicorn): a coroutine awaits the mailbox, holding no thread."""
-    await sync_to_async(release_database_connections)()
+    """The stream for ASGI servers (uvicorn): a coroutine awaits the mailbox. Served through `preau.asgi`, the
+    request's thread and database connections are let go before the first event (realtime/asgi.py)."""
     broker = get_broker()
     sub = AsyncSubscription(user_id)
     try:
