@@ -27,6 +27,13 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def _drop_empty(form, *names) -> None:
+    """No empty fieldset for a teacher without groups (or classes)."""
+    for name in names:
+        if not form.fields[name].queryset.exists():
+            del form.fields[name]
+
+
 class TargetLabelMixin:
     @staticmethod
     def class_label(school_class):
@@ -73,6 +80,7 @@ class NewsForm(forms.Form):
         self.fields["image"].help_text = _("PNG, JPEG, WebP ou GIF, %(mb)s Mo au plus.") % {
             "mb": settings.PREAU_NEWS_IMAGE_MAX_BYTES // (1024 * 1024) or 1}
         self.whole_allowed = whole_allowed
+        _drop_empty(self, "classes", "groups")
         if not whole_allowed:
             del self.fields["pinned"]
             self.fields["scope"].choices = [("targets", _("Des classes ou des groupes où j'enseigne"))]
@@ -140,6 +148,7 @@ class LiaisonNoteForm(forms.Form):
         self.fields["groups"].queryset = groups
         self.fields["classes"].label_from_instance = TargetLabelMixin.class_label
         self.fields["groups"].label_from_instance = TargetLabelMixin.group_label
+        _drop_empty(self, "classes", "groups")
         self.fields["pupils"] = PupilChoiceField(
             enrolments, label=_("Familles de certains élèves"), required=False,
             widget=forms.SelectMultiple(attrs={"size": 8}),
