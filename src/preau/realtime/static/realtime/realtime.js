@@ -5,6 +5,8 @@
    - live counters: every element with data-live-count="<key>" shows the count `n` for its key, is hidden at 0; an
      event "counters" carries {key: n} (set), any event may carry {"counter_deltas": {key: +1}} (add);
    - when the stream (re)opens, fetches <body data-counters-url> (JSON {key: n}) to resynchronise the counters.
+   <body data-realtime-state> says where it stands: "connecting", "open" (subscribed and counters resynchronised:
+   every later event shows), "closed" (refused or left; retried later).
    An increase is announced politely to screen readers when the element says how, with data-live-announce-one and
    data-live-announce-other ("{n}" is replaced by the count); announcements are grouped, at most one every 2 s.
    Without JavaScript or without the stream, pages show the counts they were rendered with. */
@@ -110,6 +112,7 @@
   function resync(attempt) {
     var countersUrl = body.getAttribute("data-counters-url");
     if (!countersUrl || !window.fetch) {
+      setState("open");
       return;
     }
     syncing = true;
@@ -125,9 +128,11 @@
           return;
         }
         applyCounts(values, false);
+        setState("open");
       })
       .catch(function () {
         syncing = false;  // the counts stay as rendered; the next reconnection tries again
+        setState("open");
       });
   }
 
@@ -146,8 +151,7 @@
     var data = message.data && typeof message.data === "object" ? message.data : {};
     if (message.event === "realtime.ready") {
       failures = 0;
-      setState("open");
-      resync(0);
+      resync(0);  // then the state is "open": subscribed, and the counters up to date
     } else if (message.event === "counters") {
       changedWhileSyncing = syncing;
       applyCounts(data, false);
