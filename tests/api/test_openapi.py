@@ -33,6 +33,19 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/liaison/carnet"), ("post", "/api/v1/liaison/entries/{entry_id}/acknowledge"),
     ("get", "/api/v1/liaison/notes"), ("post", "/api/v1/liaison/notes"),
     ("get", "/api/v1/liaison/notes/{note_id}/dashboard"), ("post", "/api/v1/liaison/notes/{note_id}/remind"),
+    # Messaging moderation (msgsafe).
+    ("get", "/api/v1/messaging/moderation/rules/{establishment_id}"),
+    ("put", "/api/v1/messaging/moderation/rules/{establishment_id}"),
+    ("get", "/api/v1/messaging/moderation/held"),
+    ("post", "/api/v1/messaging/moderation/held/{message_id}/release"),
+    ("post", "/api/v1/messaging/moderation/held/{message_id}/refuse"),
+    ("get", "/api/v1/messaging/moderation/reports"),
+    ("post", "/api/v1/messaging/moderation/reports/{report_id}/dismiss"),
+    ("post", "/api/v1/messaging/moderation/messages/{message_id}/report"),
+    ("post", "/api/v1/messaging/moderation/messages/{message_id}/hide"),
+    ("post", "/api/v1/messaging/moderation/messages/{message_id}/recall"),
+    ("post", "/api/v1/messaging/moderation/conversations/{conversation_id}/block"),
+    ("post", "/api/v1/messaging/moderation/conversations/{conversation_id}/unblock"),
 }
 
 

@@ -2,6 +2,7 @@
 when their window opens), images served under access control, bounded query counts."""
 
 import datetime
+import re
 
 import pytest
 from django.core.files.storage import default_storage
@@ -252,3 +253,17 @@ def test_news_delete_deletes_files(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.news_delete(actor=actor(one.head), item=item)
     assert not default_storage.exists(path)
+
+
+def test_news_draft_published_later_is_dated_when_published(world, client):
+    one = world.one
+    item = publish(one.head, one.establishment, draft=True)
+    NewsItem.objects.filter(pk=item.pk).update(publish_at=timezone.now() - datetime.timedelta(days=10))
+    client.force_login(one.head)
+    page = client.get(reverse("news:edit", args=[item.pk])).content.decode()
+    field = re.search(r'<input type="datetime-local" name="publish_at"[^>]*>', page).group(0)
+    assert "value=" not in field  # empty: publishing means now
+    response = client.post(reverse("news:edit", args=[item.pk]), form_data(scope="whole"))
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert not item.is_draft and timezone.now() - item.publish_at < datetime.timedelta(minutes=1)

@@ -109,3 +109,16 @@ def api_error(status: int, message: str) -> HttpError:
     exc = HttpError(status, message)
     exc.french = True
     return exc
+
+
+def service_refusal(exc: Exception) -> HttpError:
+    """A service's PermissionDenied (403) or ValidationError (400, every message joined) as a French API error."""
+    if isinstance(exc, PermissionDenied):
+        return api_error(403, str(exc) or _("Vous n'avez pas le droit d'effectuer cette action."))
+    found = []
+    if hasattr(exc, "error_dict"):
+        for errors in exc.error_dict.values():
+            found.extend(message for error in errors for message in error.messages)
+    else:
+        found = exc.messages
+    return api_error(400, " ".join(found))

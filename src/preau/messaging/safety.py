@@ -228,3 +228,39 @@ def check_send(*, actor: policy.Actor, establishment, recipient_count: int, has_
             return Verdict(HOLD, _("Envoi à %(count)d destinataires depuis un appareil que cette personne n'avait "
                                    "jamais utilisé.") % {"count": recipient_count}, role)
     return Verdict(ALLOW, "", role)
+
+
+def message_held(*, message: Message, request=None) -> None:
+    """After `send_message` wrote a held message (state held, held_reason set): audit MESSAGE_HELD (who, how many
+    recipients, why, IP, device) and tell the establishment's moderators, once the transaction commits."""
+    from preau.audit.models import AuditEvent
+    from preau.audit.services import record
+
+    record(AuditEvent.Action.MESSAGE_HELD, actor=message.sender, subject=message.sender, request=request,
+           establishment_id=message.establishment_id, target=f"messaging.message:{message.pk}",
+           recipients=message.recipient_count, reason=message.held_reason, device=message.sender_device)
+    notify_moderators(
+        establishment_id=message.establishment_id, source=f"messaging.held:{message.pk}",
+        title=_("Message retenu pour vérification : %(subject)s") % {"subject": message.subject},
+        body=message.held_reason)
+
+
+def notify_moderators(*, establishment_id: int | None, source: str, title: str, body: str = "") -> None:
+    """Tell the moderators of an establishment (its ENT admins and the staff whose functions moderate messaging)
+    that something waits in the moderation queue (in-app notification, kind "message")."""
+    from preau.directory.models import Membership
+    from preau.notifications.services import notify
+
+    if establishment_id is None:
+        return
+    functions = sorted(policy.MESSAGING_MODERATOR_FUNCTIONS)
+    members = Membership.objects.filter(establishment_id=establishment_id, is_active=True)
+    ids = set(members.filter(role=Role.ENT_ADMIN).values_list("user_id", flat=True))
+    for user_id, held in members.filter(role=Role.STAFF).values_list("user_id", "functions"):
+        if set(held or []) & set(functions):
+            ids.add(user_id)
+    if ids:
+        from django.urls import reverse
+
+        notify(recipient_ids=ids, kind="message", title=title, body=body, source=source,
+               url=reverse("messaging_moderation:queue"), establishment_id=establishment_id)

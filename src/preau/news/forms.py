@@ -110,7 +110,8 @@ class NewsForm(forms.Form):
             "classes": list(item.classes.all()), "groups": list(item.groups.all()),
             "audience": [flag.removeprefix("for_") for flag in ("for_pupils", "for_guardians", "for_teachers",
                                                                  "for_staff") if getattr(item, flag)],
-            "publish_at": item.publish_at.astimezone(tz), "pinned": item.pinned,
+            # A draft's date is its creation's: left empty, publishing it means "now".
+            "publish_at": None if item.is_draft else item.publish_at.astimezone(tz), "pinned": item.pinned,
             "unpublish_at": item.unpublish_at.astimezone(tz) if item.unpublish_at else None,
         }
 

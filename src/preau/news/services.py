@@ -158,7 +158,8 @@ def news_update(*, actor, item: NewsItem, title: str, body: str, whole_establish
         raise PermissionDenied(_("Vous ne pouvez pas modifier cette actualité."))
     data = _clean_news(actor, item.establishment_id, title=title, body=body,
                        whole_establishment=whole_establishment, classes=classes, groups=groups, audience=audience,
-                       publish_at=publish_at or item.publish_at, unpublish_at=unpublish_at, pinned=pinned)
+                       publish_at=publish_at or (timezone.now() if item.is_draft else item.publish_at),
+                       unpublish_at=unpublish_at, pinned=pinned)
     checked = _check_news_image(image, item=item) if image is not None else None
     stored: list[str] = []
     try:

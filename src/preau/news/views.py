@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -63,25 +64,29 @@ def news_detail(request, news_id):
     })
 
 
-def _news_form(request, establishment, *, item=None):
+def _news_form_page(request, establishment, save, *, item=None):
+    """The create/edit form: on a valid POST, run `save(draft=..., **fields)` (a service) and go to the item;
+    else (re)show the form, 400 with the errors in French."""
     whole, classes, groups = selectors.news_targets(request.actor, establishment)
     posted = request.method == "POST"
-    initial = NewsForm.initial_for(item) if item is not None else None
-    return NewsForm(request.POST if posted else None, request.FILES if posted else None, initial=initial,
+    form = NewsForm(request.POST if posted else None, request.FILES if posted else None,
+                    initial=NewsForm.initial_for(item) if item is not None else None,
                     whole_allowed=whole, classes=classes, groups=groups)
-
-
-def _news_save(request, form, save):
-    """Run the service for a valid form; True when saved, else the errors are on the form."""
-    try:
-        item = save(draft=request.POST.get("action") == "draft", **form.service_kwargs())
-    except ValidationError as error:
-        apply_errors(form, error)
-        return None
-    except PermissionDenied as error:
-        form.add_error(None, str(error) or _("Vous n'avez pas le droit d'effectuer cette action."))
-        return None
-    return item
+    if posted and form.is_valid():
+        try:
+            saved = save(draft=request.POST.get("action") == "draft", **form.service_kwargs())
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error) or _("Vous n'avez pas le droit d'effectuer cette action."))
+        else:
+            _saved_message(request, saved)
+            return redirect("news:detail", saved.pk)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "news/news_form.html", {
+        "form": form, "item": item, "establishment": establishment,
+        "images": list(item.images.all()) if item is not None else [],
+    }, status=status)
 
 
 def _saved_message(request, item) -> None:
@@ -90,7 +95,7 @@ def _saved_message(request, item) -> None:
         messages.success(request, _("Brouillon enregistré : il n'est visible que par vous et la direction."))
     elif status == "scheduled":
         messages.success(request, _("Actualité programmée : elle paraîtra le %(d)s.") % {
-            "d": item.publish_at.astimezone().strftime("%d/%m/%Y %H:%M")})
+            "d": timezone.localtime(item.publish_at).strftime("%d/%m/%Y %H:%M")})
     else:
         messages.success(request, _("Actualité enregistrée."))
 
@@ -99,32 +104,16 @@ def _saved_message(request, item) -> None:
 def news_create(request):
     actor = request.actor
     establishment = _writing_establishment(request, policy.can_write_news)
-    form = _news_form(request, establishment)
-    if request.method == "POST" and form.is_valid():
-        item = _news_save(request, form, lambda **kw: services.news_create(
-            actor=actor, establishment=establishment, request=request, **kw))
-        if item is not None:
-            _saved_message(request, item)
-            return redirect("news:detail", item.pk)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "news/news_form.html", {"form": form, "establishment": establishment}, status=status)
+    return _news_form_page(request, establishment, lambda **kw: services.news_create(
+        actor=actor, establishment=establishment, request=request, **kw))
 
 
 @login_required
 def news_edit(request, news_id):
     actor = request.actor
     item = policy.access_news(actor, news_id, manage=True)
-    form = _news_form(request, item.establishment, item=item)
-    if request.method == "POST" and form.is_valid():
-        saved = _news_save(request, form, lambda **kw: services.news_update(
-            actor=actor, item=item, request=request, **kw))
-        if saved is not None:
-            _saved_message(request, saved)
-            return redirect("news:detail", saved.pk)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "news/news_form.html", {
-        "form": form, "item": item, "establishment": item.establishment, "images": list(item.images.all()),
-    }, status=status)
+    return _news_form_page(request, item.establishment, lambda **kw: services.news_update(
+        actor=actor, item=item, request=request, **kw), item=item)
 
 
 @login_required

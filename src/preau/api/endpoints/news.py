@@ -16,7 +16,7 @@ from preau.access import policy
 from preau.news import selectors, services
 from preau.news.models import LiaisonNote, LiaisonTarget, NewsImage, NewsItem
 
-from ..errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, api_error, responses
+from ..errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, api_error, responses, service_refusal
 from ..schemas import MAX_DB_INT, ClassRef, GroupRef, PageParams, PersonRef, page_of, paginate
 
 router = Router(tags=["actualités et carnet de liaison"])
@@ -212,19 +212,6 @@ def row_out(row: LiaisonTarget) -> dict:
 
 # --- Helpers --------------------------------------------------------------------------------------------------
 
-def _refused(exc: Exception):
-    """A service's refusal as the API's French error."""
-    if isinstance(exc, PermissionDenied):
-        return api_error(403, str(exc) or "Vous n'avez pas le droit d'effectuer cette action.")
-    messages = []
-    if hasattr(exc, "error_dict"):
-        for errors in exc.error_dict.values():
-            messages.extend(message for error in errors for message in error.messages)
-    else:
-        messages = exc.messages
-    return api_error(400, " ".join(messages))
-
-
 def _own_establishment(actor, establishment_id):
     """One of the caller's establishments, or 404."""
     for establishment in actor.establishments:
@@ -269,7 +256,7 @@ def create_news(request, data: NewsIn):
     try:
         item = services.news_create(actor=actor, establishment=establishment, request=request, **_news_kwargs(data))
     except (ValidationError, PermissionDenied) as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     return Status(201, news_detail_out(actor, item))
 
 
@@ -283,7 +270,7 @@ def update_news(request, news_id: int, data: NewsIn):
     try:
         item = services.news_update(actor=actor, item=item, request=request, **_news_kwargs(data))
     except (ValidationError, PermissionDenied) as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     return news_detail_out(actor, item)
 
 
@@ -298,7 +285,7 @@ def add_news_image(request, news_id: int, file: Annotated[UploadedFile, File(des
     try:
         image = services.news_add_image(actor=actor, item=item, upload=file, alt=alt)
     except (ValidationError, PermissionDenied) as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     return Status(201, image_out(image))
 
 
@@ -321,7 +308,7 @@ def acknowledge_entry(request, entry_id: int):
     try:
         services.liaison_acknowledge(actor=actor, target=entry)
     except PermissionDenied as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     return entry_out(selectors.access_carnet_entry(actor, entry_id))
 
 
@@ -345,7 +332,7 @@ def create_liaison_note(request, data: LiaisonNoteIn):
                                      due_date=data.due_date, classes=data.classes, groups=data.groups,
                                      pupils=data.pupils, request=request)
     except (ValidationError, PermissionDenied) as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     return Status(201, note_out(note, pupils=note.pupil_count, signed=0))
 
 
@@ -368,6 +355,6 @@ def remind_liaison_note(request, note_id: int):
     try:
         count = services.liaison_remind(actor=actor, note=note, request=request)
     except (ValidationError, PermissionDenied) as exc:
-        raise _refused(exc) from None
+        raise service_refusal(exc) from None
     counts = selectors.note_counts(note)
     return {"reminded": count, "note": note_out(note, pupils=counts["total"], signed=counts["signed"])}
