@@ -46,6 +46,21 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/messaging/moderation/messages/{message_id}/recall"),
     ("post", "/api/v1/messaging/moderation/conversations/{conversation_id}/block"),
     ("post", "/api/v1/messaging/moderation/conversations/{conversation_id}/unblock"),
+    # Messaging (msg).
+    ("get", "/api/v1/messaging/establishments"), ("get", "/api/v1/messaging/mailbox"),
+    ("get", "/api/v1/messaging/counts"), ("get", "/api/v1/messaging/search"), ("post", "/api/v1/messaging/read"),
+    ("post", "/api/v1/messaging/move"), ("post", "/api/v1/messaging/trash/empty"),
+    ("post", "/api/v1/messaging/messages"), ("get", "/api/v1/messaging/messages/{message_id}"),
+    ("get", "/api/v1/messaging/messages/{message_id}/thread"),
+    ("post", "/api/v1/messaging/messages/{message_id}/reply"),
+    ("post", "/api/v1/messaging/messages/{message_id}/forward"),
+    ("get", "/api/v1/messaging/messages/{message_id}/receipts"), ("get", "/api/v1/messaging/suggestions"),
+    ("post", "/api/v1/messaging/drafts"), ("get", "/api/v1/messaging/drafts/{draft_id}"),
+    ("put", "/api/v1/messaging/drafts/{draft_id}"), ("delete", "/api/v1/messaging/drafts/{draft_id}"),
+    ("post", "/api/v1/messaging/drafts/{draft_id}/attachments"),
+    ("delete", "/api/v1/messaging/drafts/{draft_id}/attachments/{attachment_id}"),
+    ("get", "/api/v1/messaging/folders"), ("post", "/api/v1/messaging/folders"),
+    ("patch", "/api/v1/messaging/folders/{folder_id}"), ("delete", "/api/v1/messaging/folders/{folder_id}"),
 }
 
 

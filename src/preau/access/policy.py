@@ -966,10 +966,11 @@ def deliveries_visible_to(actor: Actor | None):
     return Delivery.objects.filter(owner_id=actor.id, withdrawn_at__isnull=True, deleted_at__isnull=True)
 
 
-def can_reply(actor: Actor | None, message) -> bool:
+def can_reply(actor: Actor | None, message, *, holds_copy: bool | None = None) -> bool:
     """Replies are allowed to anyone holding a copy of the message, in a conversation not blocked by staff, while
     they still write from its establishment. (A reply only goes to the people of the conversation: the services
-    build its addresses from the message, never from input.)"""
+    build its addresses from the message, never from input.) `holds_copy=True` when the caller has just read the
+    actor's copy (saves the query)."""
     from preau.messaging.models import Message
 
     if actor is None or message is None:
@@ -980,4 +981,6 @@ def can_reply(actor: Actor | None, message) -> bool:
         return False
     if not can_message_in(actor, message.establishment_id):
         return False
+    if holds_copy is not None:
+        return holds_copy
     return deliveries_visible_to(actor).filter(message_id=message.pk).exists()

@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from . import errors
 from .auth import API_AUTH
 from .endpoints import directory, imports, me, rollover, tokens
+from .endpoints import messaging as messaging_endpoints
 from .endpoints import messaging_moderation as messaging_moderation_endpoints
 from .endpoints import news as news_endpoints
 from .endpoints import notifications as notification_endpoints
@@ -39,3 +40,4 @@ api.add_router("", rollover.router)
 api.add_router("", notification_endpoints.router)
 api.add_router("", news_endpoints.router)
 api.add_router("", messaging_moderation_endpoints.router)
+api.add_router("", messaging_endpoints.router)
