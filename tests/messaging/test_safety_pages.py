@@ -177,3 +177,24 @@ def test_rules_form_errors_are_french_and_write_nothing(world, login, client):
     assert "n&#x27;ont pas été enregistrées" in page or "n'ont pas été enregistrées" in page
     assert 'aria-invalid="true"' in page
     assert not MessagingRules.objects.exists()
+
+
+def test_refuse_from_the_queue(world, login, client, django_capture_on_commit_callbacks):
+    one = world.one
+    message = held(one, subject="Alerte")
+    url = reverse("messaging_moderation:refuse", args=[message.pk])
+    login(one.teacher_b)
+    assert client.post(url).status_code == 403
+    login(world.two.cpe)
+    assert client.post(url).status_code == 404
+    login(one.cpe)
+    response = client.post(url, {"reason": "x" * 501}, follow=True)
+    assert "au plus 500 caractères" in response.content.decode()
+    message.refresh_from_db()
+    assert message.state == Message.State.HELD
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"reason": "Envoi non autorisé"}, follow=True)
+    assert "son expéditeur est prévenu" in response.content.decode()
+    message.refresh_from_db()
+    assert message.state == Message.State.REFUSED
+    assert "Aucun message n'attend de vérification." in response.content.decode()

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -77,63 +78,36 @@ def queue(request):
     })
 
 
-@moderator_required
-@require_POST
-def release(request, message_id):
-    return _run(request, lambda: moderation.release_held(actor=request.actor, message_id=message_id,
-                                                         request=request),
-                _("Le message est distribué à ses destinataires."), _queue_url(request))
+def _decision(service, id_name: str, success, form_class=None):
+    """A moderator's POST decision on one object: calls `service(actor=..., <id_name>=..., request=...)` (with the
+    form's `reason` when `form_class` is given), then back to the queue (or `next`) with a message."""
+
+    @moderator_required
+    @require_POST
+    def view(request, **ids):
+        kwargs = {"actor": request.actor, id_name: ids[id_name], "request": request}
+        if form_class is not None:
+            form = form_class(request.POST)
+            if not form.is_valid():
+                messages.error(request, " ".join(form.errors.get("reason", [])))
+                return redirect(_queue_url(request))
+            kwargs["reason"] = form.cleaned_data["reason"]
+        return _run(request, lambda: service(**kwargs), str(success), _queue_url(request))
+
+    view.__name__ = service.__name__
+    return view
 
 
-def _run_with_reason(request, form_class, action, success: str):
-    """`_run` for a decision carrying a reason: an invalid reason (too long) is an error message, nothing done."""
-    form = form_class(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("reason", [])))
-        return redirect(_queue_url(request))
-    return _run(request, lambda: action(form.cleaned_data["reason"]), success, _queue_url(request))
-
-
-@moderator_required
-@require_POST
-def refuse(request, message_id):
-    return _run_with_reason(
-        request, DecisionForm, lambda reason: moderation.refuse_held(actor=request.actor, message_id=message_id,
-                                                                     reason=reason, request=request),
-        _("Le message est refusé : il ne sera distribué à personne, son expéditeur est prévenu."))
-
-
-@moderator_required
-@require_POST
-def hide(request, message_id):
-    return _run(request, lambda: moderation.hide_message(actor=request.actor, message_id=message_id,
-                                                         request=request),
-                _("Le message est masqué dans toutes les boîtes de réception."), _queue_url(request))
-
-
-@moderator_required
-@require_POST
-def dismiss(request, report_id):
-    return _run(request, lambda: moderation.dismiss_report(actor=request.actor, report_id=report_id,
-                                                           request=request),
-                _("Le signalement est classé sans suite."), _queue_url(request))
-
-
-@moderator_required
-@require_POST
-def block(request, conversation_id):
-    return _run_with_reason(
-        request, BlockForm, lambda reason: moderation.block_conversation(
-            actor=request.actor, conversation_id=conversation_id, reason=reason, request=request),
-        _("La conversation est bloquée : plus personne ne peut y répondre."))
-
-
-@moderator_required
-@require_POST
-def unblock(request, conversation_id):
-    return _run(request, lambda: moderation.unblock_conversation(actor=request.actor,
-                                                                 conversation_id=conversation_id, request=request),
-                _("La conversation est débloquée."), _queue_url(request))
+release = _decision(moderation.release_held, "message_id",
+                    gettext_lazy("Le message est distribué à ses destinataires."))
+refuse = _decision(moderation.refuse_held, "message_id", gettext_lazy(
+    "Le message est refusé : il ne sera distribué à personne, son expéditeur est prévenu."), DecisionForm)
+hide = _decision(moderation.hide_message, "message_id",
+                 gettext_lazy("Le message est masqué dans toutes les boîtes de réception."))
+dismiss = _decision(moderation.dismiss_report, "report_id", gettext_lazy("Le signalement est classé sans suite."))
+block = _decision(moderation.block_conversation, "conversation_id",
+                  gettext_lazy("La conversation est bloquée : plus personne ne peut y répondre."), BlockForm)
+unblock = _decision(moderation.unblock_conversation, "conversation_id", gettext_lazy("La conversation est débloquée."))
 
 
 # --- Recipients and senders ------------------------------------------------------------------------------------
