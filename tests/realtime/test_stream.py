@@ -100,6 +100,16 @@ def test_one_stream_too_many_ends_the_persons_oldest(client, person):
     assert get_broker().hub.count(person.pk) == 0
 
 
+def test_no_stream_on_a_synchronous_gunicorn_worker(client, person):
+    """A sync worker serves one request at a time: a stream would take it for minutes. 204: the browser does not
+    reconnect (realtime.js tries again minutes later); threaded workers (gthread) stream."""
+    client.force_login(person)
+    assert client.get(URL, SERVER_SOFTWARE="gunicorn/27.0.1").status_code == 204
+    threaded = client.get(URL, SERVER_SOFTWARE="gunicorn/27.0.1", **{"wsgi.multithread": True})
+    assert threaded.status_code == 200
+    threaded.close()
+
+
 @override_settings(PREAU_REALTIME_ENABLED=False)
 def test_switched_off(client, person):
     client.force_login(person)

@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -113,6 +113,11 @@ def stream(request):
     user = request.user
     if not user.is_authenticated:
         return JsonResponse({"detail": _("Connectez-vous pour recevoir les mises à jour en direct.")}, status=401)
+    if request.META.get("SERVER_SOFTWARE", "").startswith("gunicorn") and not request.META.get("wsgi.multithread"):
+        # A synchronous gunicorn worker serves one request at a time: a stream would hold it for minutes. Streams
+        # belong on the ASGI service (docs/realtime.md); 204 tells the browser not to reconnect (realtime.js tries
+        # again minutes later).
+        return HttpResponse(status=204)
     plan = StreamPlan()
     events = async_stream(user.pk, plan) if isinstance(request, ASGIRequest) else thread_stream(user.pk, plan)
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
