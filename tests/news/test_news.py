@@ -267,3 +267,15 @@ def test_news_draft_published_later_is_dated_when_published(world, client):
     assert response.status_code == 302
     item.refresh_from_db()
     assert not item.is_draft and timezone.now() - item.publish_at < datetime.timedelta(minutes=1)
+
+
+def test_news_window_passed_unannounced_is_not_announced_nor_rescanned(world, notified):
+    one = world.one
+    now = timezone.now()
+    item = publish(one.head, one.establishment, publish_at=now + datetime.timedelta(hours=1),
+                   unpublish_at=now + datetime.timedelta(hours=2))
+    NewsItem.objects.filter(pk=item.pk).update(publish_at=now - datetime.timedelta(hours=2),
+                                               unpublish_at=now - datetime.timedelta(hours=1))
+    with notified():
+        assert services.news_notify_due() == 0
+    assert notified.recipients("news") == []

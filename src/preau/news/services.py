@@ -221,7 +221,9 @@ def news_notify_due(now=None) -> int:
     """The periodic task's work: notify the audience of every published item whose window has opened and which
     has not been notified yet. Idempotent; returns the number of items notified."""
     now = now or timezone.now()
+    # An item whose whole window passed unannounced (workers down) is not announced any more, nor selected again.
     due = list(NewsItem.objects.filter(is_draft=False, notified_at__isnull=True, publish_at__lte=now)
+               .filter(Q(unpublish_at__isnull=True) | Q(unpublish_at__gt=now))
                .order_by("publish_at").values_list("pk", flat=True)[:500])
     done = 0
     for news_id in due:
