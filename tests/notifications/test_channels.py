@@ -6,6 +6,7 @@ import datetime
 import celery.exceptions
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 
 from preau.access.policy import actor_for
 from preau.notifications import emails, services, tasks
@@ -137,15 +138,17 @@ def test_an_email_is_never_sent_twice(world, deliver, clock, mailoutbox):
     assert len(mailoutbox) == 1
 
 
-class FlakyBackend:
+class FlakyBackend(BaseEmailBackend):
     """An SMTP server that fails the first time."""
 
     failures = 1
-
-    def __init__(self, *args, **kwargs):
-        pass
+    fail_after = None  # accept this many emails, then fail
 
     def send_messages(self, messages):
+        if FlakyBackend.fail_after is not None:
+            if FlakyBackend.fail_after <= 0:
+                raise ConnectionError("SMTP server gone")
+            FlakyBackend.fail_after -= 1
         if FlakyBackend.failures:
             FlakyBackend.failures -= 1
             raise ConnectionError("SMTP server unreachable")
@@ -169,6 +172,25 @@ def test_a_failed_send_is_retried_and_sent_once(world, deliver, clock, settings,
     tasks.send_due_emails.delay()  # and the sweep afterwards: nothing more
     assert len(mailoutbox) == 1
     assert row(world.one.mother_b, "liaison:8").emailed_at == clock.now
+
+
+def test_a_failure_in_a_batch_keeps_what_was_sent(world, deliver, clock, settings, mailoutbox):
+    one = world.one
+    guardians = [one.mother_b, one.father_b, one.guardian_a]
+    clock.set(2026, 10, 6, 10, 0)
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.failures = 0
+    FlakyBackend.fail_after = 1  # the server accepts one email, then fails
+    try:
+        deliver(recipient_ids=[g.pk for g in guardians], kind=Kind.LIAISON, title="Mot", source="liaison:batch")
+    finally:
+        FlakyBackend.fail_after = None
+    with_emails = Notification.objects.filter(source="liaison:batch")
+    assert len(mailoutbox) == 1
+    assert with_emails.filter(emailed_at__isnull=False).count() == 1  # the one sent is marked
+    tasks.send_emails.delay(list(with_emails.values_list("id", flat=True)))  # Celery's retry
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(g.email for g in guardians)
+    assert not with_emails.filter(emailed_at__isnull=True).exists()
 
 
 def test_digest_groups_per_person_and_marks(world, deliver, clock, mailoutbox):

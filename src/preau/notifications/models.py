@@ -22,7 +22,9 @@ DEFAULT_QUIET_END = datetime.time(7, 0)
 
 
 class Notification(models.Model):
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by the (recipient, source) constraint and the list index: no separate index of its own.
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
+                                  db_index=False)
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     title = models.CharField(_("titre"), max_length=200)
     body = models.TextField(_("texte"), blank=True)

@@ -23,10 +23,12 @@ def deliver(payload: dict, recipient_ids: list[int]) -> None:
 @shared_task(name="notifications.send_emails", **RETRY)
 def send_emails(notification_ids: list[int]) -> None:
     """Send the immediate emails of these notifications (each claimed once; already sent ones are skipped)."""
-    from .emails import send_notification_email
+    from django.core.mail import get_connection
 
-    for notification_id in notification_ids:
-        send_notification_email(notification_id)
+    from .emails import send_notification_emails
+
+    with get_connection() as connection:  # one SMTP session for the batch
+        send_notification_emails(notification_ids, connection=connection)
 
 
 @shared_task(name="notifications.send_due_emails", **RETRY)
@@ -49,10 +51,13 @@ def send_digests() -> None:
 
 @shared_task(name="notifications.send_digest_batch", **RETRY)
 def send_digest_batch(user_ids: list[int]) -> None:
+    from django.core.mail import get_connection
+
     from .emails import send_digest
 
-    for user_id in user_ids:
-        send_digest(user_id)
+    with get_connection() as connection:
+        for user_id in user_ids:
+            send_digest(user_id, connection=connection)
 
 
 @shared_task(name="notifications.purge", **RETRY)
