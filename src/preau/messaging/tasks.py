@@ -4,10 +4,11 @@
 
 1. resolves its addresses into people with one SELECT per list (to, cc, bcc; a person in several lists is
    delivered once, in the first: to, then cc, then bcc; the sender keeps only their "sent" copy);
-2. writes the copies in chunks of PREAU_MESSAGING_DELIVERY_CHUNK rows, each chunk one `bulk_create(...,
-   ignore_conflicts=True)` in its own transaction: the unique (message, owner) constraint makes a second run
-   write only what the first did not, so a retry after a crash (worker killed, database error) never duplicates
-   and never loses a copy;
+2. writes the copies in chunks of PREAU_MESSAGING_DELIVERY_CHUNK rows, each chunk ONE statement in its own
+   transaction (PostgreSQL: INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING; elsewhere
+   `bulk_create(..., ignore_conflicts=True)`): the unique (message, owner) constraint makes a second run write
+   only what the first did not, so a retry after a crash (worker killed, database error) never duplicates and
+   never loses a copy;
 3. after each chunk is committed, tells its people: notification (`notifications.services.notify`, one per person
    and message whatever the retries) and real-time "message.new" event;
 4. marks the message delivered (one UPDATE) and tells the sender.
@@ -25,7 +26,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -83,6 +84,33 @@ def plan(message: Message) -> list[tuple[int, str]]:
     return result
 
 
+def _insert_chunk(message_id: int, sent_at, chunk: list[tuple[int, str]], *, check_existing: bool) -> list[int]:
+    """Write one chunk of inbox copies, skipping people who already have one; returns the owners written.
+
+    PostgreSQL: one INSERT ... SELECT FROM unnest(ids, roles) ON CONFLICT DO NOTHING RETURNING owner_id (the rows
+    are built by the database, and it says which were new). Elsewhere: bulk_create(ignore_conflicts=True), after
+    reading which owners already have a copy when this is a retry."""
+    if not chunk:
+        return []
+    if connection.vendor == "postgresql":
+        table = Delivery._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (message_id, owner_id, role, box, sent_at) "  # noqa: S608 - constant names
+                "SELECT %s, t.owner_id, t.role, %s, %s FROM unnest(%s::bigint[], %s::text[]) AS t(owner_id, role) "
+                "ON CONFLICT (message_id, owner_id) DO NOTHING RETURNING owner_id",
+                [message_id, Delivery.Box.INBOX, sent_at, [pk for pk, _r in chunk], [r for _pk, r in chunk]])
+            return [row[0] for row in cursor.fetchall()]
+    existing: set[int] = set()
+    if check_existing:
+        existing = set(Delivery.objects.filter(message_id=message_id, owner_id__in=[pk for pk, _r in chunk])
+                       .values_list("owner_id", flat=True))
+    rows = [Delivery(message_id=message_id, owner_id=pk, role=role, box=Delivery.Box.INBOX, sent_at=sent_at)
+            for pk, role in chunk if pk not in existing]
+    Delivery.objects.bulk_create(rows, batch_size=len(chunk), ignore_conflicts=True)
+    return [row.owner_id for row in rows]
+
+
 def deliver(message_id: int) -> int:
     """Deliver a queued message (see the module docstring); returns the number of copies written by this run.
     Anything but a queued message (delivered, held, recalled...) is left alone."""
@@ -90,8 +118,10 @@ def deliver(message_id: int) -> int:
     if message is None or message.state != Message.State.QUEUED:
         return 0
     recipients = plan(message)
-    # A retry finds copies already written: it then checks each chunk for them (first runs need not).
-    retry = Delivery.objects.filter(message_id=message.pk).exclude(role=Delivery.Role.SENDER).exists()
+    # A retry finds copies already written: without PostgreSQL's RETURNING it checks each chunk for them first
+    # (first runs need not).
+    retry = (connection.vendor != "postgresql"
+             and Delivery.objects.filter(message_id=message.pk).exclude(role=Delivery.Role.SENDER).exists())
     size = chunk_size()
     written = 0
     already: list[int] = []
@@ -99,15 +129,9 @@ def deliver(message_id: int) -> int:
     for index, start in enumerate(range(0, len(recipients), size)):
         chunk = recipients[start:start + size]
         with transaction.atomic():
-            existing: set[int] = set()
-            if retry:
-                existing = set(Delivery.objects.filter(message_id=message.pk, owner_id__in=[pk for pk, _r in chunk])
-                               .values_list("owner_id", flat=True))
-            rows = [Delivery(message_id=message.pk, owner_id=pk, role=role, box=Delivery.Box.INBOX, sent_at=sent_at)
-                    for pk, role in chunk if pk not in existing]
-            Delivery.objects.bulk_create(rows, batch_size=size, ignore_conflicts=True)
-        fresh = [row.owner_id for row in rows]
-        already.extend(existing)
+            fresh = _insert_chunk(message.pk, sent_at, chunk, check_existing=retry)
+        chosen = {pk for pk, _role in chunk}
+        already.extend(sorted(chosen - set(fresh)))
         written += len(fresh)
         if fresh:
             transaction.on_commit(lambda fresh=fresh: _announce(message, fresh))
