@@ -138,3 +138,15 @@ def test_the_stream_under_asgi_is_asynchronous(person):
 
     assert async_to_sync(scenario)() == [{"event": "counters", "data": {"notifications": 4}}]
     assert get_broker().hub.count(person.pk) == 0
+
+
+def test_an_unreachable_redis_sends_the_page_away_for_a_while(client, person, settings, caplog):
+    """Nothing listens on port 1: the stream only tells the browser to come back in 30 s, and publishing logs the
+    failure instead of breaking the caller (best effort)."""
+    settings.PREAU_REALTIME_REDIS_URL = "redis://127.0.0.1:1/0"
+    client.force_login(person)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"retry: 30000\n\n"
+    realtime.publish([person.pk], "counters", {"messages": 1})
+    assert "Real-time publish to 1 people failed" in caplog.text

@@ -372,19 +372,22 @@ class RedisBroker:
         self.hub.drop_all()
 
 
-_broker = None
-_broker_lock = threading.Lock()
+_brokers: dict[tuple[str, str], InProcessBroker | RedisBroker] = {}
+_brokers_lock = threading.Lock()
 
 
 def get_broker():
-    """This process's broker: Redis when configured, in-process otherwise."""
-    global _broker
-    if _broker is None:
-        with _broker_lock:
-            if _broker is None:
-                url = settings.PREAU_REALTIME_REDIS_URL
-                _broker = RedisBroker(url, settings.PREAU_REALTIME_CHANNEL_PREFIX) if url else InProcessBroker()
-    return _broker
+    """This process's broker for the current settings: Redis when configured, in-process otherwise (one per
+    configuration, so that a test overriding the settings finds the original again afterwards)."""
+    key = (settings.PREAU_REALTIME_REDIS_URL or "", settings.PREAU_REALTIME_CHANNEL_PREFIX)
+    broker = _brokers.get(key)
+    if broker is None:
+        with _brokers_lock:
+            broker = _brokers.get(key)
+            if broker is None:
+                url, prefix = key
+                broker = _brokers[key] = RedisBroker(url, prefix) if url else InProcessBroker()
+    return broker
 
 
 def publish(user_ids: Iterable[int], event: str, data: dict) -> None:

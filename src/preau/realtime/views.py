@@ -46,6 +46,7 @@ class StreamPlan:
         retry = settings.PREAU_REALTIME_RETRY_MS
         self.retry_ms = retry + random.randint(0, retry)
         self.deadline = time.monotonic() + self.lifetime
+        self.streams_per_user = settings.PREAU_REALTIME_MAX_STREAMS_PER_USER
 
     def wait(self) -> float:
         """Seconds to wait for the next message (0: the stream's life is over)."""
@@ -53,6 +54,13 @@ class StreamPlan:
 
     def opening(self) -> bytes:
         return retry_frame(self.retry_ms) + frame(READY)
+
+    @staticmethod
+    def chunk(message) -> bytes | None:
+        """What to send for what the mailbox gave after a wait: an event, a heartbeat, or None to end."""
+        if message is CLOSE:
+            return None
+        return HEARTBEAT if message is None else frame(message)
 
 
 def release_database_connections() -> None:
@@ -69,17 +77,14 @@ def thread_stream(user_id: int, plan: StreamPlan):
     broker = get_broker()
     sub = ThreadSubscription(user_id)
     try:
-        broker.subscribe(sub, settings.PREAU_REALTIME_MAX_STREAMS_PER_USER)
+        broker.subscribe(sub, plan.streams_per_user)
     except RealtimeUnavailable:
         yield retry_frame(UNAVAILABLE_RETRY_MS)
         return
     try:
         yield plan.opening()
-        while (timeout := plan.wait()) > 0:
-            message = sub.get(timeout)
-            if message is CLOSE:
-                break
-            yield HEARTBEAT if message is None else frame(message)
+        while (timeout := plan.wait()) > 0 and (chunk := plan.chunk(sub.get(timeout))) is not None:
+            yield chunk
     finally:
         broker.unsubscribe(sub)
 
@@ -90,17 +95,14 @@ async def async_stream(user_id: int, plan: StreamPlan):
     broker = get_broker()
     sub = AsyncSubscription(user_id)
     try:
-        await asyncio.to_thread(broker.subscribe, sub, settings.PREAU_REALTIME_MAX_STREAMS_PER_USER)
+        await asyncio.to_thread(broker.subscribe, sub, plan.streams_per_user)
     except RealtimeUnavailable:
         yield retry_frame(UNAVAILABLE_RETRY_MS)
         return
     try:
         yield plan.opening()
-        while (timeout := plan.wait()) > 0:
-            message = await sub.get(timeout)
-            if message is CLOSE:
-                break
-            yield HEARTBEAT if message is None else frame(message)
+        while (timeout := plan.wait()) > 0 and (chunk := plan.chunk(await sub.get(timeout))) is not None:
+            yield chunk
     finally:
         await asyncio.to_thread(broker.unsubscribe, sub)
 
