@@ -3,6 +3,7 @@
 import re
 
 from django.test import override_settings
+from django.urls import reverse
 
 from preau.core.middleware import CONTENT_SECURITY_POLICY
 
@@ -13,6 +14,15 @@ def test_logged_in_pages_load_the_client(client, world):
     client.force_login(world.one.mother_b)
     html = client.get("/").content.decode()
     assert len(SCRIPT.findall(html)) == 1
+
+
+def test_not_on_the_account_steps_pages(client, world):
+    """A person with a pending step (charter, second factor...) is sent back to it from every other page: a stream
+    opened from the step's page would only be redirected there too."""
+    client.force_login(world.one.mother_b)
+    page = client.get(reverse("accounts:password_change"))
+    assert page.status_code == 200
+    assert "realtime.js" not in page.content.decode()
 
 
 def test_anonymous_pages_do_not(client, db):

@@ -16,6 +16,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import get_script_prefix as current_script_prefix
 from django.urls import reverse, set_script_prefix
 
 from .views import release_database_connections
@@ -28,8 +29,8 @@ class RealtimeStreams:
 
     @property
     def path(self) -> str:
-        if self._path is None:
-            self._path = reverse("realtime:stream")
+        if self._path is None:  # without any script prefix: the request's own is added in __call__
+            self._path = "/" + reverse("realtime:stream").removeprefix(current_script_prefix())
         return self._path
 
     async def __call__(self, scope, receive, send):
