@@ -89,7 +89,7 @@ def notify(*, recipient_ids: Iterable[int], kind: str, title: str, body: str = "
 
 def _recipients(ids: list[int]) -> list[dict]:
     """Who can be told, with what they chose: one query for a chunk."""
-    memberships = Membership.objects.filter(user_id=OuterRef("pk"), is_active=True)
+    memberships = Membership.objects.filter(user_id=OuterRef("pk"), is_active=True, establishment__is_active=True)
     return list(
         User.objects.filter(pk__in=ids, is_active=True)
         .annotate(is_guardian=Exists(memberships.filter(role=Role.GUARDIAN)),
