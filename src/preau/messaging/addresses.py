@@ -152,30 +152,33 @@ def messaging_members_q(establishment_id: int) -> Q:
     return Q(pk__in=others.values("user_id")) | _guardians_q(establishment_id, None)
 
 
-def address_q(address: dict, *, establishment_id: int, sender_id: int | None = None) -> Q | None:
-    """A Q over User selecting the people one address reaches; None when it reaches nobody."""
-    kind, ident = address["type"], address["id"]
+def type_q(kind: str, ids: list[int], *, establishment_id: int, sender_id: int | None = None) -> Q | None:
+    """A Q over User selecting the people that addresses of one type reach (all their ids at once); None when
+    they reach nobody. Grouping by type keeps the query the same size however many classes are addressed."""
     e = establishment_id
+    ids = sorted(set(ids))
+    if not ids:
+        return None
     if kind == PERSON:
-        return Q(pk=ident) & messaging_members_q(e)
-    if kind in ESTABLISHMENT_ID_TYPES and ident != e:
+        return Q(pk__in=ids) & messaging_members_q(e)
+    if kind in ESTABLISHMENT_ID_TYPES and e not in ids:
         return None
     if kind == "class_pupils":
-        return _pupils_q(e, _class_pupil_ids(e, [ident]))
+        return _pupils_q(e, _class_pupil_ids(e, ids))
     if kind == "class_guardians":
-        return _guardians_q(e, _class_pupil_ids(e, [ident]))
+        return _guardians_q(e, _class_pupil_ids(e, ids))
     if kind == "class_teachers":
         attached = TeachingGroup.classes.through.objects.filter(
-            schoolclass_id=ident, schoolclass__in=_current_classes(e)).values("teachinggroup_id")
+            schoolclass_id__in=ids, schoolclass__in=_current_classes(e)).values("teachinggroup_id")
         assignments = TeachingAssignment.objects.filter(
-            Q(school_class_id=ident, school_class__in=_current_classes(e)) | Q(group_id__in=attached))
+            Q(school_class_id__in=ids, school_class__in=_current_classes(e)) | Q(group_id__in=attached))
         return _teachers_q(e, assignments)
     if kind == "group_pupils":
-        return _pupils_q(e, _group_pupil_ids(e, [ident]))
+        return _pupils_q(e, _group_pupil_ids(e, ids))
     if kind == "group_guardians":
-        return _guardians_q(e, _group_pupil_ids(e, [ident]))
+        return _guardians_q(e, _group_pupil_ids(e, ids))
     if kind == "group_teachers":
-        return _teachers_q(e, TeachingAssignment.objects.filter(group_id=ident, group__in=_current_groups(e)))
+        return _teachers_q(e, TeachingAssignment.objects.filter(group_id__in=ids, group__in=_current_groups(e)))
     if kind == "establishment_staff":
         return Q(pk__in=_members(e, Role.TEACHER, Role.STAFF))
     if kind == "establishment_teachers":
@@ -194,10 +197,20 @@ def address_q(address: dict, *, establishment_id: int, sender_id: int | None = N
     return None
 
 
+def address_q(address: dict, *, establishment_id: int, sender_id: int | None = None) -> Q | None:
+    """A Q over User selecting the people one address reaches; None when it reaches nobody."""
+    address = normalise(address)
+    return type_q(address["type"], [address["id"]], establishment_id=establishment_id, sender_id=sender_id)
+
+
 def resolve_q(addresses: Iterable[dict], *, establishment_id: int, sender_id: int | None = None) -> Q | None:
-    combined = None
+    by_type: dict[str, list[int]] = {}
     for address in addresses:
-        q = address_q(normalise(address), establishment_id=establishment_id, sender_id=sender_id)
+        address = normalise(address)
+        by_type.setdefault(address["type"], []).append(address["id"])
+    combined = None
+    for kind in sorted(by_type):
+        q = type_q(kind, by_type[kind], establishment_id=establishment_id, sender_id=sender_id)
         if q is not None:
             combined = q if combined is None else combined | q
     return combined
