@@ -6,7 +6,7 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.test import AsyncClient, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import reverse
 
 from preau import realtime
@@ -150,3 +150,21 @@ def test_an_unreachable_redis_sends_the_page_away_for_a_while(client, person, se
     assert b"".join(response.streaming_content) == b"retry: 30000\n\n"
     realtime.publish([person.pk], "counters", {"messages": 1})
     assert "Real-time publish to 1 people failed" in caplog.text
+
+
+@override_settings(PREAU_REALTIME_HEARTBEAT_SECONDS=1)
+def test_logging_out_tells_the_persons_pages_to_reconnect(client, person, django_capture_on_commit_callbacks):
+    """The page of the browser that logged out then gets 401; the person's other devices come straight back."""
+    client.force_login(person)
+    other_device = Client()
+    other_device.force_login(person)
+    response = other_device.get(URL)
+    chunks = iter(response.streaming_content)
+    try:
+        next(chunks)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("accounts:logout"))
+        assert events_of(next(chunks)) == [{"event": "realtime.reconnect", "data": {}}]
+    finally:
+        response.close()
+    assert client.get(URL).status_code == 401

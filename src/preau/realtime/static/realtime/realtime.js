@@ -152,6 +152,10 @@
     if (message.event === "realtime.ready") {
       failures = 0;
       resync(0);  // then the state is "open": subscribed, and the counters up to date
+    } else if (message.event === "realtime.reconnect") {
+      // The person logged out somewhere: reconnect now (refused if it was this browser, the session is gone).
+      disconnect();
+      connect();
     } else if (message.event === "counters") {
       changedWhileSyncing = syncing;
       applyCounts(data, false);
