@@ -91,3 +91,35 @@ def test_the_stream_works_under_the_real_content_security_policy(chromium, live_
         leave(page, teacher)
     finally:
         context.close()
+
+
+def test_increases_are_announced_politely_and_grouped(journey, world):
+    """A counter that says how (data-live-announce-one/-other) has its increases announced in one polite status
+    region, a burst as one sentence; decreases say nothing."""
+    pupil = world.one.pupil_b
+    journey.login(pupil.username, TEST_PASSWORD)
+    page = journey.page
+    open_stream(journey)
+    page.evaluate("""() => {
+        const badge = document.createElement('span');
+        badge.id = 'test-counter';
+        badge.hidden = true;
+        badge.textContent = '0';
+        badge.setAttribute('data-live-count', 'test_items');
+        badge.setAttribute('data-live-announce-one', 'Un nouvel élément');
+        badge.setAttribute('data-live-announce-other', '{n} nouveaux éléments');
+        document.querySelector('main').appendChild(badge);
+    }""")
+    for item in (1, 2):
+        realtime.publish([pupil.pk], "test.item", {"id": item, "counter_deltas": {"test_items": 1}})
+    page.wait_for_function("() => document.getElementById('test-counter').textContent === '2'")
+    status = page.locator("[data-realtime-announcer]")
+    assert status.get_attribute("role") == "status"
+    page.wait_for_function(
+        "() => (document.querySelector('[data-realtime-announcer]') || {}).textContent === '2 nouveaux éléments'")
+    realtime.publish([pupil.pk], "counters", {"test_items": 0})
+    page.wait_for_function("() => document.getElementById('test-counter').hidden")
+    page.wait_for_timeout(2500)
+    assert status.inner_text() == "2 nouveaux éléments"  # nothing said about the decrease
+    journey.assert_accessible()
+    leave(page, pupil)
