@@ -879,11 +879,9 @@ def addressable_people(actor: Actor, establishment_id: int) -> QuerySet[User]:
             parts += [addresses.teachers_of_pupils_q(e, children), addresses.staff_q(e)]
         if rules.guardians_write_to_guardians:
             parts.append(addresses.classmates_guardians_q(e, children))
-    if not parts:
+    combined = _any(parts)
+    if combined is None:
         return User.objects.none()
-    combined = parts[0]
-    for part in parts[1:]:
-        combined |= part
     return User.objects.filter(combined & members, is_active=True).exclude(pk=actor.id)
 
 

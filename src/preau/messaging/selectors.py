@@ -299,45 +299,40 @@ def _pairs_count(pairs) -> dict:
     return {k: len(v) for k, v in seen.items()}
 
 
+def _members(e: int, role: str):
+    return Membership.objects.filter(establishment_id=e, role=role, is_active=True).values("user_id")
+
+
+def _family_pairs(e: int, pupil_path: str, ids: list[int]) -> dict[int, int]:
+    """Guardians reached per class or group (`pupil_path`: the link's pupil to the class or group id)."""
+    return _pairs_count(address_book.messaging_links(e)
+                        .filter(guardian_id__in=_members(e, Role.GUARDIAN), guardian__is_active=True,
+                                **{f"{pupil_path}__in": ids})
+                        .values_list(pupil_path, "guardian_id"))
+
+
 def _class_counts(e: int, kind: str, ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    pupils = Membership.objects.filter(establishment_id=e, role=Role.PUPIL, is_active=True).values("user_id")
     if kind == "class_pupils":
-        return _pairs_count(ClassEnrolment.objects.filter(school_class_id__in=ids, pupil_id__in=pupils,
-                                                          pupil__is_active=True)
+        return _pairs_count(ClassEnrolment.objects.filter(school_class_id__in=ids, pupil__is_active=True,
+                                                          pupil_id__in=_members(e, Role.PUPIL))
                             .values_list("school_class_id", "pupil_id"))
     if kind == "class_guardians":
-        guardians = Membership.objects.filter(establishment_id=e, role=Role.GUARDIAN,
-                                              is_active=True).values("user_id")
-        return _pairs_count(address_book.messaging_links(e)
-                            .filter(guardian_id__in=guardians, guardian__is_active=True,
-                                    pupil__class_enrolments__school_class_id__in=ids)
-                            .values_list("pupil__class_enrolments__school_class_id", "guardian_id"))
-    teachers = Membership.objects.filter(establishment_id=e, role=Role.TEACHER, is_active=True).values("user_id")
+        return _family_pairs(e, "pupil__class_enrolments__school_class_id", ids)
     assignments = TeachingAssignment.objects.filter(establishment_id=e, school_year__is_current=True,
-                                                    teacher_id__in=teachers, teacher__is_active=True)
+                                                    teacher_id__in=_members(e, Role.TEACHER), teacher__is_active=True)
     pairs = list(assignments.filter(school_class_id__in=ids).values_list("school_class_id", "teacher_id"))
     pairs += list(assignments.filter(group__classes__in=ids).values_list("group__classes", "teacher_id"))
     return _pairs_count(pairs)
 
 
 def _group_counts(e: int, kind: str, ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
     if kind == "group_pupils":
-        pupils = Membership.objects.filter(establishment_id=e, role=Role.PUPIL, is_active=True).values("user_id")
-        return _pairs_count(GroupMembership.objects.filter(group_id__in=ids, pupil_id__in=pupils,
-                                                           pupil__is_active=True).values_list("group_id", "pupil_id"))
+        return _pairs_count(GroupMembership.objects.filter(group_id__in=ids, pupil__is_active=True,
+                                                           pupil_id__in=_members(e, Role.PUPIL))
+                            .values_list("group_id", "pupil_id"))
     if kind == "group_guardians":
-        guardians = Membership.objects.filter(establishment_id=e, role=Role.GUARDIAN,
-                                              is_active=True).values("user_id")
-        return _pairs_count(address_book.messaging_links(e)
-                            .filter(guardian_id__in=guardians, guardian__is_active=True,
-                                    pupil__group_memberships__group_id__in=ids)
-                            .values_list("pupil__group_memberships__group_id", "guardian_id"))
-    teachers = Membership.objects.filter(establishment_id=e, role=Role.TEACHER, is_active=True).values("user_id")
-    return _pairs_count(TeachingAssignment.objects.filter(group_id__in=ids, teacher_id__in=teachers,
+        return _family_pairs(e, "pupil__group_memberships__group_id", ids)
+    return _pairs_count(TeachingAssignment.objects.filter(group_id__in=ids, teacher_id__in=_members(e, Role.TEACHER),
                                                           teacher__is_active=True, school_year__is_current=True)
                         .values_list("group_id", "teacher_id"))
 
