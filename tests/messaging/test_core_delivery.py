@@ -229,3 +229,29 @@ def test_sweeper_waits_for_the_delay(school, settings):
                           addresses={"to": [person(one.cpe)]})
     assert tasks.sweep() == []
     assert tasks.sweep_undelivered() == 0
+
+
+def test_counter_corrections_are_published(school, django_capture_on_commit_callbacks):
+    one = school
+    first = send(django_capture_on_commit_callbacks, one.teacher_b, [person(one.mother_b), person(one.father_b)])
+    second = send(django_capture_on_commit_callbacks, one.head, [person(one.mother_b)])
+    mother = actor(one.mother_b)
+    with listening(one.mother_b, one.father_b) as subs:
+        with django_capture_on_commit_callbacks(execute=True):
+            # Many ids (most of them not hers): the event stays small.
+            assert services.mark_read(actor=mother, message_ids=[first.pk, second.pk, *range(10**17, 10**17 + 498)]
+                                      ) == 2
+        with django_capture_on_commit_callbacks(execute=True):
+            services.move(actor=mother, message_ids=[first.pk], box="trash")  # already read: no correction
+            services.mark_read(actor=mother, message_ids=[second.pk], read=False)
+            services.move(actor=mother, message_ids=[second.pk], box="trash")
+            services.restore(actor=mother, message_ids=[second.pk])
+        with django_capture_on_commit_callbacks(execute=True):
+            services.withdraw(first)
+        received = [(e["event"], e["data"].get("counter_deltas")) for e in events(subs[one.mother_b.pk])]
+        father = [(e["event"], e["data"].get("counter_deltas")) for e in events(subs[one.father_b.pk])]
+    assert received == [("message.read", {"messages": -2}), ("message.read", {"messages": 1}),
+                        ("message.moved", {"messages": -1}), ("message.moved", {"messages": 1}),
+                        ("message.withdrawn", {})]
+    assert father == [("message.withdrawn", {"messages": -1})]
+    assert selectors.unread_count(mother) == 1 and selectors.unread_count(actor(one.father_b)) == 0

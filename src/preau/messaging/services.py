@@ -531,7 +531,8 @@ def mark_read(*, actor, message_ids, read=True) -> int:
         elsewhere = copies.exclude(box=Box.INBOX).update(read_at=value)
         if in_inbox:
             _publish_after_commit([actor.id], "message.read", {
-                "ids": ids, "read": bool(read), "counter_deltas": {"messages": -in_inbox if read else in_inbox}})
+                "count": in_inbox, "read": bool(read),
+                "counter_deltas": {"messages": -in_inbox if read else in_inbox}})
     return in_inbox + elsewhere
 
 
