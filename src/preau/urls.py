@@ -14,6 +14,7 @@ urlpatterns = [
     path("actualites/", include("preau.news.urls")),
     path("carnet/", include("preau.news.liaison_urls")),
     path("messagerie/", include("preau.messaging.moderation_urls")),
+    path("messagerie/", include("preau.messaging.urls")),
     *api_urls,
 ]
 
