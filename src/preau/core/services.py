@@ -34,6 +34,8 @@ class Tile:
 SERVICE_TILES: list[Tile] = [
     Tile("directory", _("Annuaire"), _("Les classes, les groupes et les personnes de l'établissement"),
          "directory:home", frozenset()),
+    Tile("messaging", _("Messagerie"), _("Vos messages : écrire aux professeurs, aux familles, à l'établissement"),
+         "messaging:inbox", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF, Role.ENT_ADMIN})),
     Tile("profile", _("Mon compte"), _("Mot de passe, double authentification, préférences de contact"),
          "accounts:profile", frozenset()),
     Tile("notifications", _("Notifications"), _("Ce que l'ENT vous signale, et comment être prévenu"),
