@@ -252,6 +252,8 @@ class RedisBroker:
     name = "redis"
     LISTEN_TIMEOUT = 10.0
     CONFIRM_TIMEOUT = 3.0
+    PING_AFTER = 25.0  # seconds of silence on a subscribed connection before it is pinged
+    DEAD_AFTER = 60.0  # seconds of silence, pings included, after which it counts as lost
 
     def __init__(self, url: str, prefix: str):
         import redis
@@ -285,7 +287,7 @@ class RedisBroker:
 
     def _new_pubsub(self):
         client = self._redis.Redis.from_url(self.url, socket_timeout=30, socket_connect_timeout=3,
-                                            health_check_interval=25, decode_responses=True,
+                                            socket_keepalive=True, decode_responses=True,
                                             client_name=f"preau-realtime:{os.getpid()}")
         return client.pubsub()
 
@@ -333,16 +335,28 @@ class RedisBroker:
     def _listen(self) -> None:
         backoff = 0.5
         prefix_length = len(self.prefix)
+        last_heard = time.monotonic()
         while True:
             pubsub = self._pubsub
             try:
                 message = pubsub.get_message(timeout=self.LISTEN_TIMEOUT)
+                now = time.monotonic()
+                if message is not None or not pubsub.subscribed:
+                    last_heard = now
+                elif now - last_heard > self.DEAD_AFTER:
+                    raise self._redis.ConnectionError(f"no answer from Redis for {self.DEAD_AFTER:.0f} s")
+                elif now - last_heard > self.PING_AFTER:
+                    # A connection cut silently (a NAT or firewall forgetting it) would otherwise leave this process
+                    # deaf. PubSub.ping sends under the pub/sub's lock, unlike redis-py's own health checks, so it
+                    # never interleaves with a (un)subscription sent from a request's thread.
+                    pubsub.ping()
             except Exception as exc:  # this thread must survive anything and recover
                 logger.warning("Real-time listener lost Redis (%s: %s): open streams end and reconnect",
                                type(exc).__name__, exc)
                 self._recover(pubsub)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+                last_heard = time.monotonic()
                 continue
             backoff = 0.5
             if message is None:
