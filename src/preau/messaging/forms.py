@@ -14,12 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from preau.imports.forms import MultipleFileField
 
+from . import services
 from .addresses import ADDRESS_TYPES, MAX_DB_INT
 from .models import Folder, Message
 
-# Most addresses one list (to, cc or bcc) may carry: a group counts as one address.
-MAX_ADDRESSES = 100
-MAX_IDS = 500  # most messages one bulk action takes
+# Most addresses one list (to, cc or bcc) may carry (a group counts as one), most messages one bulk action takes.
+MAX_ADDRESSES = services.MAX_ADDRESSES_PER_LIST
+MAX_IDS = services.MAX_IDS
 SUBJECT_MAX = Message._meta.get_field("subject").max_length
 BODY_MAX = 50_000
 

@@ -4,15 +4,15 @@ from . import views
 
 app_name = "messaging"
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
-    path("envoyes/", views.sent, name="sent"),
-    path("brouillons/", views.drafts, name="drafts"),
-    path("corbeille/", views.trash, name="trash"),
+    path("", views.mailbox, {"box": "inbox"}, name="inbox"),
+    path("envoyes/", views.mailbox, {"box": "sent"}, name="sent"),
+    path("brouillons/", views.mailbox, {"box": "drafts"}, name="drafts"),
+    path("corbeille/", views.mailbox, {"box": "trash"}, name="trash"),
     path("corbeille/vider/", views.empty_trash, name="empty_trash"),
     path("nouveaux/", views.new_rows, name="new_rows"),
     path("actions/", views.bulk, name="bulk"),
     path("dossiers/", views.folders, name="folders"),
-    path("dossiers/<int:folder_id>/", views.folder, name="folder"),
+    path("dossiers/<int:folder_id>/", views.mailbox, {"box": "folder"}, name="folder"),
     path("dossiers/<int:folder_id>/renommer/", views.folder_rename, name="folder_rename"),
     path("dossiers/<int:folder_id>/supprimer/", views.folder_delete, name="folder_delete"),
     path("recherche/", views.search, name="search"),

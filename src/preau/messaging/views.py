@@ -170,38 +170,14 @@ def _mailbox(request, box: str, folder_id: int | None = None):
         "is_first_page": cursor is None, "unread_only": unread_only, "newest": _newest_marker(items),
         "live": box == Box.INBOX and cursor is None and not unread_only,
         "bulk": BulkForm(folders=shell["folders"]), "next": request.get_full_path(),
-        "shows_recipients": box in (Box.SENT, Box.DRAFTS),
     })
 
 
 @never_cache
 @login_required
-def inbox(request):
-    return _mailbox(request, Box.INBOX)
-
-
-@never_cache
-@login_required
-def sent(request):
-    return _mailbox(request, Box.SENT)
-
-
-@never_cache
-@login_required
-def drafts(request):
-    return _mailbox(request, Box.DRAFTS)
-
-
-@never_cache
-@login_required
-def trash(request):
-    return _mailbox(request, Box.TRASH)
-
-
-@never_cache
-@login_required
-def folder(request, folder_id):
-    return _mailbox(request, Box.FOLDER, folder_id)
+def mailbox(request, box: str, folder_id: int | None = None):
+    """A box (urls.py names the box of each path) or, with `folder_id`, one of the person's folders."""
+    return _mailbox(request, box, folder_id)
 
 
 @never_cache
@@ -455,6 +431,14 @@ def _recipient_lists(form, options: list[dict], initial: dict | None = None) -> 
     return lists
 
 
+def _search_recipients(request, actor, establishment) -> tuple[list[dict], bool]:
+    """The no-JavaScript recipient search ("Chercher"): what matches the typed text, and whether one was typed."""
+    term = (request.POST.get("term") or "").strip()[:100]
+    if not term:
+        return [], False
+    return selectors.address_suggestions(actor, establishment, term, limit=SUGGESTIONS_LIMIT), True
+
+
 def _draft(request, message_id) -> Message:
     delivery = _access(request, message_id)
     if delivery.box != Box.DRAFTS or delivery.message.state != Message.State.DRAFT:
@@ -494,10 +478,7 @@ def compose(request, message_id=None):
     found, searched = [], False
     if request.method == "POST":
         if action == "search":
-            term = (request.POST.get("term") or "").strip()[:100]
-            if term:
-                found = selectors.address_suggestions(actor, establishment, term, limit=SUGGESTIONS_LIMIT)
-                searched = True
+            found, searched = _search_recipients(request, actor, establishment)
         elif form.is_valid():
             data = form.cleaned_data
             try:
@@ -612,10 +593,7 @@ def forward(request, message_id):
     found, searched = [], False
     if request.method == "POST":
         if action == "search":
-            term = (request.POST.get("term") or "").strip()[:100]
-            if term:
-                found = selectors.address_suggestions(actor, establishment, term, limit=SUGGESTIONS_LIMIT)
-                searched = True
+            found, searched = _search_recipients(request, actor, establishment)
         elif form.is_valid():
             try:
                 forwarded = services.forward(actor=actor, message_id=message.pk, addresses=form.addresses(),
