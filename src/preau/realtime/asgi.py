@@ -45,14 +45,14 @@ class RealtimeStreams:
             body = await handler.read_body(receive)
         except RequestAborted:
             return
-        set_script_prefix(get_script_prefix(scope))
-        await signals.request_started.asend(sender=handler.__class__, scope=scope)
-        request, response = handler.create_request(scope, body)
-        if request is not None:
-            async with ThreadSensitiveContext():  # the request's thread: middleware, session, view...
+        async with ThreadSensitiveContext():  # the request's thread: signals, middleware, session, view...
+            set_script_prefix(get_script_prefix(scope))
+            await signals.request_started.asend(sender=handler.__class__, scope=scope)
+            request, response = handler.create_request(scope, body)
+            if request is not None:
                 response = await handler.run_get_response(request)
-                # ... whose database connections are closed from that same thread, before it goes.
-                await sync_to_async(release_database_connections)()
+            # ... whose database connections are closed from that same thread, before it goes.
+            await sync_to_async(release_database_connections)()
         body.close()
         pump = asyncio.create_task(handler.send_response(response, send))
         hang_up = asyncio.create_task(handler.listen_for_disconnect(receive))
