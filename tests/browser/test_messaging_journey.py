@@ -192,6 +192,36 @@ def test_mailbox_on_a_phone_and_bulk_actions(phone_journey, calm):
     end_streams(page)
 
 
+def test_older_messages_in_place_and_a_recalled_message_leaves(journey, calm):
+    """ "Messages plus anciens" appends the next page without leaving it; a message withdrawn by staff (an event of
+    the real-time stream) leaves the open list."""
+    from preau import realtime
+    from tests.messaging.pages_support import fill_mailbox
+
+    school = calm
+    messages = fill_mailbox(school.head, school.mother_b, 60, establishment=school.establishment)
+    journey.login(school.mother_b.username, TEST_PASSWORD)
+    journey.visit("/messagerie/")
+    page = journey.page
+    page.wait_for_selector("body[data-realtime-state=open]", state="attached")
+    assert page.locator(ROW).count() == 50
+    page.evaluate("() => { window.stillTheSamePage = true; }")
+    page.get_by_role("link", name="Messages plus anciens").click()
+    page.wait_for_function("() => document.querySelectorAll('.mail-list .mail-row').length === 60")
+    assert page.get_by_role("link", name="Messages plus anciens").count() == 0
+    assert page.evaluate("() => window.stillTheSamePage") is True
+    assert page.get_by_role("status").filter(has_text="10 messages plus anciens ajoutés à la liste.").count() == 1
+    journey.assert_accessible()
+
+    newest = messages[-1]
+    Delivery.objects.filter(message=newest, owner=school.mother_b).update(withdrawn_at=newest.sent_at)
+    realtime.publish([school.mother_b.pk], "message.withdrawn", {"id": newest.pk, "counter_deltas": {"messages": -1}})
+    page.wait_for_function("() => document.querySelectorAll('.mail-list .mail-row').length === 59")
+    assert page.locator(f'{ROW}[data-message-id="{newest.pk}"]').count() == 0
+    assert page.get_by_test_id("messages-badge").inner_text() == "59"
+    end_streams(page)
+
+
 def test_compose_without_javascript(no_script_context, live_server, calm):
     """The same form without JavaScript: plain lists of groups, a search button adding people to the lists."""
     school = calm

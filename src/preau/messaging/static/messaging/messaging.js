@@ -6,7 +6,9 @@
      removable chips; the <select> stays the form's value, hidden;
    - live inbox: on the document event "preau:message.new" (dispatched by realtime/realtime.js), the inbox list
      fetches the rows newer than the newest shown (data-live-url, data-newest), inserts them at the top and
-     announces them politely. */
+     announces them politely; a message withdrawn by its sender or by staff ("preau:message.withdrawn") leaves the
+     list;
+   - "more": the link to older messages appends the next page's rows in place (the link still works without it). */
 (function () {
   "use strict";
 
@@ -426,5 +428,72 @@
     document.addEventListener("preau:message.new", refresh);
     // A reconnected stream may have missed events: look once more.
     document.addEventListener("preau:realtime.ready", refresh);
+    document.addEventListener("preau:message.withdrawn", function (event) {
+      var id = event.detail && event.detail.id;
+      var row = id ? list.querySelector("li[data-message-id='" + String(parseInt(id, 10)) + "']") : null;
+      if (row) {
+        row.parentNode.removeChild(row);
+        if (empty && !list.querySelector("li[data-id]")) {
+          empty.hidden = false;
+        }
+      }
+    });
   }
+
+  /* --- "more": older messages appended in place --------------------------------------------------------------- */
+
+  function setUpMore(link) {
+    var rows = document.querySelector(".mail-list");
+    if (!rows || !window.fetch || !window.DOMParser) {
+      return;
+    }
+    var status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    link.parentNode.appendChild(status);
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (link.getAttribute("aria-busy") === "true") {
+        return;
+      }
+      link.setAttribute("aria-busy", "true");
+      window.fetch(link.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.text();
+        })
+        .then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var added = [];
+          page.querySelectorAll(".mail-list > li[data-id]").forEach(function (row) {
+            if (!rows.querySelector("li[data-id='" + row.getAttribute("data-id") + "']")) {
+              var copy = document.importNode(row, true);
+              rows.appendChild(copy);
+              added.push(copy);
+            }
+          });
+          var next = page.querySelector("[data-more]");
+          if (next) {
+            link.href = next.getAttribute("href");
+            link.removeAttribute("aria-busy");
+          } else {
+            link.parentNode.removeChild(link);
+          }
+          status.textContent = (link.getAttribute("data-more-added") || "{n}").replace("{n}", String(added.length));
+          if (added.length) {
+            var first = added[0].querySelector("a");
+            if (first) {
+              first.focus();
+            }
+          }
+        })
+        .catch(function () {
+          window.location.href = link.href;  // fall back to the plain page
+        });
+    });
+  }
+
+  document.querySelectorAll("[data-more]").forEach(setUpMore);
 })();
