@@ -415,8 +415,9 @@ def _recipient_options(actor, establishment, form, *, found=(), chosen: list[dic
     common = (selectors.address_suggestions(actor, establishment, "", limit=COMMON_SUGGESTIONS)
               if establishment is not None else [])
     for item in [*found, *common]:
-        label = f"{item['label']} ({item['count']})" if item.get("count") else item["label"]
-        options.setdefault(token(item), {"value": token(item), "label": label, "group": item["type"] != "person"})
+        group = item["type"] != "person"
+        label = f"{item['label']} ({item['count']})" if group and item.get("count") else item["label"]
+        options.setdefault(token(item), {"value": token(item), "label": label, "group": group})
     return list(options.values())
 
 

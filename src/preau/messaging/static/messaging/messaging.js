@@ -222,7 +222,7 @@
   };
 
   Picker.prototype.label = function (result) {
-    return result.count ? result.label + " (" + result.count + ")" : result.label;
+    return result.group && result.count ? result.label + " (" + result.count + ")" : result.label;
   };
 
   Picker.prototype.open = function () {
