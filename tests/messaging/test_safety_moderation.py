@@ -137,3 +137,20 @@ def test_refusing_a_held_send_tells_its_sender(world, django_capture_on_commit_c
         moderation.refuse_held(actor=actor(one.cpe), message_id=held.pk)
     with pytest.raises(MessagingError, match="plus en attente"):
         moderation.release_held(actor=actor(one.cpe), message_id=held.pk)
+
+
+def test_message_held_audits_and_tells_the_moderators(world, django_capture_on_commit_callbacks):
+    one = world.one
+    message = sent_message(one.pupil_b, one.establishment, state=Message.State.HELD, recipients=12,
+                           subject="Tous en 5e", device="abc")
+    message.held_reason = "Envoi à 12 destinataires"
+    message.save(update_fields=["held_reason"])
+    with django_capture_on_commit_callbacks(execute=True):
+        safety.message_held(message=message, request=request())
+    event = last_event(Action.MESSAGE_HELD)
+    assert event.actor == one.pupil_b and event.ip == IP and event.establishment_id == one.establishment.pk
+    assert event.details == {"recipients": 12, "reason": "Envoi à 12 destinataires", "device": "abc"}
+    told = set(Notification.objects.filter(source=f"messaging.held:{message.pk}").values_list("recipient", flat=True))
+    assert told == {one.head.pk, one.cpe.pk, one.ent_admin.pk}
+    assert Notification.objects.get(recipient=one.cpe, source=f"messaging.held:{message.pk}").url == \
+        "/messagerie/moderation/"
