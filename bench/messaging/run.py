@@ -22,9 +22,10 @@ On PostgreSQL + Redis + a real Celery worker + gunicorn, all with `preau.setting
    copies is committed and announced) − the wall-clock instant the request was started. Sequential sends spaced
    `--spacing-2k` / `--spacing-10k` seconds apart, then a concurrency variant (`--clients` clients sending
    `--per-client` messages back to back). Each message's recipient copies are counted afterwards (all present);
-6. inbox (phase "inbox"): two teachers get a mailbox of `--mailbox` (10,000) and 10 received messages, written in
+6. inbox (phase "inbox"): three teachers get a mailbox of `--mailbox` (10,000), 50 and 10 received messages (a
+   page shows 50: the 50-message mailbox shows the same rows as the big one, without its size), written in
    bulk (conversation, message, the recipient's inbox copy — 30 % unread — and the sender's sent copy); queries
-   per request of GET /messagerie/ and of the API mailbox list for both (in-process, first and steady request
+   per request of GET /messagerie/ and of the API mailbox list for each (in-process, first and steady request
    after logging in: they must be equal), then wrk (`-t2 -c16`, `--duration`) on each path for each mailbox with
    4 logged-in sessions of its owner (bench/messaging/inbox.lua).
 
@@ -612,14 +613,14 @@ def build_mailbox(owner, size: int, senders: list, establishment, tag: str) -> N
             Delivery.objects.bulk_create(copies, batch_size=4000)
 
 
-def inbox_people(password: str):
-    """Two teachers holding that role only (not reached by the guardians' sends)."""
+def inbox_people(password: str, sizes: list[int]) -> dict:
+    """{mailbox size: owner}: teachers holding that role only (not reached by the guardians' sends)."""
     from preau.accounts.models import User
 
-    teachers = [p for p in prepare.pick_people(2, password) if p["role"] == "teacher"]
-    if len(teachers) < 2:
-        sys.exit("bench: fewer than two single-role teachers to own the mailboxes")
-    return [User.objects.get(pk=p["id"]) for p in teachers[:2]]
+    teachers = [p for p in prepare.pick_people(len(sizes), password) if p["role"] == "teacher"]
+    if len(teachers) < len(sizes):
+        sys.exit("bench: not enough single-role teachers to own the mailboxes")
+    return {size: User.objects.get(pk=p["id"]) for size, p in zip(sizes, teachers, strict=False)}
 
 
 def inbox_queries(people: dict, password: str, paths: list[str]) -> dict:
@@ -681,18 +682,19 @@ def inbox_phase(services: Services, run_dir: Path, establishment, args) -> dict:
     from preau.directory.models import Membership, Role
     from preau.directory.seeding import DEMO_PASSWORD
 
-    big, small = inbox_people(DEMO_PASSWORD)
+    # The big mailbox, one of 10, and one of 50: the same 50 rows a page shows as the big one, without its size.
+    owners = inbox_people(DEMO_PASSWORD, [args.mailbox, 10, 50])
     senders = list(User.objects.filter(pk__in=Membership.objects.filter(
         establishment=establishment, role__in=[Role.TEACHER, Role.STAFF], is_active=True).values("user_id"))
-        .exclude(pk__in=[big.pk, small.pk]).order_by("pk")[:25])
+        .exclude(pk__in=[u.pk for u in owners.values()]).order_by("pk")[:25])
     started = time.monotonic()
-    tags = {str(args.mailbox): f"Boîte de {args.mailbox}", "10": "Boîte de 10"}
-    build_mailbox(big, args.mailbox, senders, establishment, tags[str(args.mailbox)])
-    build_mailbox(small, 10, senders, establishment, tags["10"])
+    tags = {str(size): f"Boîte de {size}" for size in owners}
+    for size, owner in owners.items():
+        build_mailbox(owner, size, senders, establishment, tags[str(size)])
     analyze()
-    print(f"  mailboxes of {args.mailbox:,} ({big.username}) and 10 ({small.username}) written in "
-          f"{time.monotonic() - started:.1f} s", flush=True)
-    people = {str(args.mailbox): big, "10": small}
+    print("  mailboxes " + ", ".join(f"of {size:,} ({u.username})" for size, u in owners.items())
+          + f" written in {time.monotonic() - started:.1f} s", flush=True)
+    people = {str(size): owners[size] for size in sorted(owners, reverse=True)}
     paths = [{"page": INBOX_PATH, "api": MAILBOX_API_PATH}[name] for name in args.inbox_paths.split(",")]
     queries = inbox_queries(people, DEMO_PASSWORD, paths)
     for size, row in queries.items():
