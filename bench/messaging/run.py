@@ -760,12 +760,14 @@ def markdown(machine: dict, results: dict) -> str:
         for size, row in inbox["queries"].items():
             for path, v in row.items():
                 lines.append(f"| {size} | {path} | {v['first']} / {v['steady']} |")
-        lines += ["", "| wrk run | req/s | p50 / p95 / p99 (ms) | Statuses | Errors | Load before / during |",
-                  "|---|---:|---|---|---|---|"]
+        lines += ["", "| wrk run | req/s | p50 / p95 / p99 (ms) | gunicorn CPU per request (ms) | Statuses | Errors | "
+                  "Load before / during |", "|---|---:|---|---:|---|---|---|"]
         for label, w in inbox["wrk"].items():
             errors = {k: v for k, v in w["errors"].items() if v}
+            cpu = w.get("cpu_s", {}).get("gunicorn", 0) * 1000 / max(1, w["requests"])
             lines.append(f"| {label} | {w['rps']:.0f} | {w['p50_ms']:.1f} / {w['p95_ms']:.1f} / {w['p99_ms']:.1f} | "
-                         f"{w['statuses']} | {errors or '—'} | {w['load_before']:.2f} / {w['load_during_mean']:.2f} |")
+                         f"{cpu:.1f} | {w['statuses']} | {errors or '—'} | {w['load_before']:.2f} / "
+                         f"{w['load_during_mean']:.2f} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -804,7 +806,12 @@ def main() -> int:
                         help="before each phase, wait until the 1-minute load average is below this")
     parser.add_argument("--quiet-wait", type=int, default=300)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report", type=Path, default=None, help="print the summary of an earlier run's results")
     args = parser.parse_args()
+    if args.report:
+        results = json.loads((args.report / "results.json").read_text())
+        print(markdown(results.pop("machine"), results))
+        return 0
     phases = set(args.phases.split(","))
 
     run_dir = args.out or ROOT / "bench" / "results" / f"messaging-{datetime.now():%Y%m%d-%H%M%S}"
