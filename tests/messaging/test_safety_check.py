@@ -203,6 +203,25 @@ def test_a_send_much_larger_than_usual_is_held_for_teachers_too(world):
     assert check(one.secretary, one.establishment, 1800).held
 
 
+def test_a_teacher_writing_to_the_classes_they_teach_is_never_unusual_by_size(world):
+    one = world.one
+    teacher = one.teacher_b  # teaches 5e B, no history at all
+    own = [{"type": "class_guardians", "id": one.class_b.pk}, {"type": "person", "id": one.head.pk}]
+
+    def send(addresses):
+        return safety.check_send(actor=actor(teacher), establishment=one.establishment, recipient_count=60,
+                                 has_attachments=False, now=NOON, addresses=addresses)
+
+    # A first message to their class's families (however many) goes out...
+    assert send(own).allowed
+    assert send([{"type": "my_classes_guardians", "id": one.establishment.pk}]).allowed
+    # ...one reaching a class they don't teach, or the whole establishment, is held as unusual.
+    assert send([*own, {"type": "class_guardians", "id": one.class_a.pk}]).held
+    assert send([{"type": "establishment_guardians", "id": one.establishment.pk}]).held
+    # Without the addresses (the check cannot tell), the size rule applies.
+    assert send(None).held
+
+
 def test_moderators_are_never_held(world):
     one = world.one
     for person in (one.head, one.cpe, one.ent_admin):
@@ -213,35 +232,36 @@ def test_a_send_from_a_new_device_to_several_people_is_held(world):
     one = world.one
     teacher = one.teacher_b
     login_event(teacher, FIREFOX_LINUX, NOON - datetime.timedelta(days=3))
-    assert check(teacher, one.establishment, 2, request=request_from(FIREFOX_LINUX)).allowed
+    assert check(teacher, one.establishment, 4, request=request_from(FIREFOX_LINUX)).allowed
     # A browser update is the same device.
-    assert check(teacher, one.establishment, 2, request=request_from(FIREFOX_LINUX_NEWER)).allowed
-    # A phone never used before: held when the send reaches more than one person.
-    verdict = check(teacher, one.establishment, 2, request=request_from(SAFARI_IPHONE))
+    assert check(teacher, one.establishment, 4, request=request_from(FIREFOX_LINUX_NEWER)).allowed
+    # A phone never used before: held when the send reaches more than hold_recipients_above (3) people.
+    verdict = check(teacher, one.establishment, 4, request=request_from(SAFARI_IPHONE))
     assert verdict.held and "appareil" in verdict.reason
-    assert check(teacher, one.establishment, 1, request=request_from(SAFARI_IPHONE)).allowed
+    assert check(teacher, one.establishment, 3, request=request_from(SAFARI_IPHONE)).allowed
     # The login of the session that sends (an hour ago) does not make the device known...
     login_event(teacher, SAFARI_IPHONE, NOON - datetime.timedelta(hours=1))
-    assert check(teacher, one.establishment, 2, request=request_from(SAFARI_IPHONE)).held
+    assert check(teacher, one.establishment, 4, request=request_from(SAFARI_IPHONE)).held
     # ...nor a send from it that moderation held...
     iphone = safety.device_id(request_from(SAFARI_IPHONE))
-    sent_message(teacher, one.establishment, recipients=2, sent_at=NOON - datetime.timedelta(hours=1),
+    sent_message(teacher, one.establishment, recipients=4, sent_at=NOON - datetime.timedelta(hours=1),
                  state=Message.State.HELD, device=iphone)
-    assert check(teacher, one.establishment, 2, request=request_from(SAFARI_IPHONE)).held
+    assert check(teacher, one.establishment, 4, request=request_from(SAFARI_IPHONE)).held
     # ...but a send from it that went out (released, or earlier) does; and a login more than a day ago does.
-    sent_message(teacher, one.establishment, recipients=2, sent_at=NOON - datetime.timedelta(minutes=30),
+    sent_message(teacher, one.establishment, recipients=4, sent_at=NOON - datetime.timedelta(minutes=30),
                  state=Message.State.DELIVERED, device=iphone)
-    assert check(teacher, one.establishment, 2, request=request_from(SAFARI_IPHONE)).allowed
+    assert check(teacher, one.establishment, 4, request=request_from(SAFARI_IPHONE)).allowed
     login_event(one.mother_b, SAFARI_IPHONE, NOON - datetime.timedelta(hours=25))
     assert check(one.mother_b, one.establishment, 2, request=request_from(SAFARI_IPHONE)).allowed
-    assert check(one.mother_b, one.establishment, 2, request=request_from(FIREFOX_LINUX)).held
+    # A family's small send from a new device is ordinary (more than 3 people is held anyway, check 6).
+    assert check(one.mother_b, one.establishment, 2, request=request_from(FIREFOX_LINUX)).allowed
 
 
 def test_new_device_hold_can_be_switched_off(world):
     one = world.one
-    assert check(one.teacher_b, one.establishment, 2, request=request_from(SAFARI_IPHONE)).held
+    assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).held
     rules(one.establishment, hold_new_device=False)
-    assert check(one.teacher_b, one.establishment, 2, request=request_from(SAFARI_IPHONE)).allowed
+    assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).allowed
 
 
 def test_device_id_is_stable_and_versionless():

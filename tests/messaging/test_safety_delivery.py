@@ -101,7 +101,9 @@ def test_a_refused_held_send_reaches_nobody_and_its_sender_is_told(school, djang
 
 def test_a_send_from_a_new_device_is_held_then_the_device_is_known(school, django_capture_on_commit_callbacks):
     capture = django_capture_on_commit_callbacks
-    MessagingRules.objects.filter(establishment=school.establishment).update(hold_new_device=True)
+    # A new device holds sends to more than hold_recipients_above people: two, here.
+    MessagingRules.objects.filter(establishment=school.establishment).update(hold_new_device=True,
+                                                                               hold_recipients_above=1)
     login_event(school.teacher_b, FIREFOX_LINUX, timezone.now() - datetime.timedelta(days=10))
     to = [person(school.mother_b), person(school.father_b)]
     usual = send(capture, school.teacher_b, to, request=request_from(FIREFOX_LINUX))

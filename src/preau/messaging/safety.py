@@ -8,8 +8,10 @@ applies the establishment's `MessagingRules`:
   attachments off for the person's role, more recipients than the role allows, more sends in the last hour than
   the role allows;
 - hold for review by the establishment's moderators (the message is written but not delivered): a pupil or guardian
-  writing to more than `hold_recipients_above` people, a send much larger than the person's usual sends, or a send
-  to more than one person from a device the person has never used before;
+  writing to more than `hold_recipients_above` people; a send much larger than the person's usual sends (except a
+  teacher writing only to the classes and groups they teach, or to named people: that is their everyday audience,
+  however many families it reaches); or a send to more than `hold_recipients_above` people from a device the
+  person has never used before (a stolen password is used from the thief's device);
 - allow otherwise.
 
 Which role applies when a person holds several in the establishment: the most permissive one they hold there
@@ -166,12 +168,33 @@ def _refuse(reason: str, role: str) -> Verdict:
     return Verdict(REFUSE, reason, role)
 
 
+def within_own_teaching(actor: policy.Actor, addresses) -> bool:
+    """Whether every address is a named person or a class or group the actor teaches this year (their pupils'
+    families included): a teacher's everyday audience, never "unusual" by its size."""
+    if addresses is None:
+        return False
+    from . import addresses as address_book
+
+    classes, groups = actor.taught
+    for address in addresses:
+        kind, ident = address.get("type"), address.get("id")
+        if kind == address_book.PERSON or kind in address_book.MY_CLASSES_TYPES:
+            continue
+        if kind in address_book.CLASS_TYPES and ident in classes:
+            continue
+        if kind in address_book.GROUP_TYPES and ident in groups:
+            continue
+        return False
+    return True
+
+
 def check_send(*, actor: policy.Actor, establishment, recipient_count: int, has_attachments: bool, request=None,
-               now: datetime.datetime | None = None) -> Verdict:
+               now: datetime.datetime | None = None, addresses=None) -> Verdict:
     """May `actor` send a message to `recipient_count` people in `establishment` now? See the module docstring.
 
     Reads the rules (one query), and only when needed the person's recent sends (one query) and their devices
-    (one or two queries). Writes nothing."""
+    (one or two queries). `addresses` (the send's address list) lets a teacher's own classes count as their
+    everyday audience. Writes nothing."""
     now = now or timezone.now()
     establishment_id = getattr(establishment, "pk", establishment)
     role = role_in(actor, establishment_id)
@@ -217,12 +240,13 @@ def check_send(*, actor: policy.Actor, establishment, recipient_count: int, has_
                        % {"count": recipient_count, "max": rules.hold_recipients_above, "who": label}, role)
     unusual_min = settings.PREAU_MESSAGING_UNUSUAL_MIN_RECIPIENTS
     factor = settings.PREAU_MESSAGING_UNUSUAL_FACTOR
-    if recipient_count > unusual_min and recipient_count > factor * history.largest_recent:
+    everyday = role == Role.TEACHER and within_own_teaching(actor, addresses)
+    if recipient_count > unusual_min and recipient_count > factor * history.largest_recent and not everyday:
         return Verdict(HOLD, _("Envoi inhabituel : %(count)d destinataires, alors que ses envois des %(days)d "
                                "derniers jours en comptaient au plus %(largest)d.")
                        % {"count": recipient_count, "days": settings.PREAU_MESSAGING_HISTORY_DAYS,
                           "largest": history.largest_recent}, role)
-    if rules.hold_new_device and request is not None and recipient_count > 1:
+    if rules.hold_new_device and request is not None and recipient_count > rules.hold_recipients_above:
         device = device_id(request)
         if not is_known_device(actor, device, now):
             return Verdict(HOLD, _("Envoi à %(count)d destinataires depuis un appareil que cette personne n'avait "

@@ -328,7 +328,7 @@ def _submit(actor, *, request, establishment_id, draft: Message | None, kind: st
         raise MessagingError(_("Ces destinataires ne désignent personne à qui écrire pour le moment."))
     has_attachments = bool(checked or existing or forwarded)
     verdict = safety.check_send(actor=actor, establishment=e, recipient_count=recipient_count,
-                                has_attachments=has_attachments, request=request)
+                                has_attachments=has_attachments, request=request, addresses=everything)
     if verdict.refused:
         raise MessagingRefused(verdict.reason)
 
@@ -384,8 +384,7 @@ def _submit(actor, *, request, establishment_id, draft: Message | None, kind: st
                    "to_families": message.to_families}
         record(Action.MESSAGE_SENT, actor=user, request=request, establishment_id=e, target=target, **details)
         if verdict.held:
-            record(Action.MESSAGE_HELD, actor=user, request=request, establishment_id=e, target=target,
-                   recipients=recipient_count, reason=message.held_reason)
+            safety.message_held(message=message, request=request)
         else:
             enqueue_delivery(message)
         _publish_after_commit([user.pk], "message.sent", {"id": message.pk, "state": message.state})
