@@ -178,3 +178,16 @@ def test_folders_move_search_and_suggestions_by_api(school, django_capture_on_co
     assert {"type": "class_guardians", "id": one.class_b.pk, "label": "Responsables de 5e B", "count": 2} in groups
     assert client_for(one.teacher_b).get(f"{API}/suggestions", {"establishment": 10**9}).status_code == 404
     assert Delivery.objects.filter(owner=one.mother_b).count() == 2
+
+
+def test_the_audit_of_a_send_names_the_session_without_its_key(school, django_capture_on_commit_callbacks):
+    from preau.audit.models import AuditEvent
+
+    teacher = client_for(school.teacher_b)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(teacher, "/messages", {"to": [person(school.head)], "subject": "Conseil", "body": "Mardi."})
+    assert response.status_code == 201
+    event = AuditEvent.objects.get(action="message_sent")
+    key = teacher.session.session_key
+    assert event.details["session"].startswith("session:") and key not in event.details["session"]
+    assert event.ip == "127.0.0.1" and event.details["device"]

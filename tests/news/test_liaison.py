@@ -232,6 +232,12 @@ def test_liaison_compose_page(world, client):
     assert response.status_code == 302 and response.url == reverse("liaison:dashboard", args=[note.pk])
     client.force_login(one.nurse)
     assert client.get(reverse("liaison:create")).status_code == 403
+    # The tile shows to every staff member: the carnet leads a nurse to an empty follow-up list, not an error.
+    assert client.get(reverse("liaison:carnet")).status_code == 302
+    followed = client.get(reverse("liaison:followed"))
+    assert followed.status_code == 200 and "Aucun mot envoyé." in followed.content.decode()
+    assert "Écrire un mot" not in followed.content.decode()
+    client.force_login(world.global_admin)
     assert client.get(reverse("liaison:carnet")).status_code == 403
     client.force_login(one.teacher_b)
     assert client.get(reverse("liaison:carnet")).status_code == 302  # writers go to their follow-up list

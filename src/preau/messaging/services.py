@@ -12,6 +12,7 @@ task, in bulk (see tasks.py and docs/messaging.md, "Delivery").
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -380,8 +381,8 @@ def _submit(actor, *, request, establishment_id, draft: Message | None, kind: st
 
         target = f"messaging.message:{message.pk}"
         details = {"recipients": recipient_count, "kind": kind, "verdict": verdict.kind,
-                   "device": message.sender_device, "attachments": existing + len(forwarded) + len(checked),
-                   "to_families": message.to_families}
+                   "device": message.sender_device, "session": _session_ref(request),
+                   "attachments": existing + len(forwarded) + len(checked), "to_families": message.to_families}
         record(Action.MESSAGE_SENT, actor=user, request=request, establishment_id=e, target=target, **details)
         if verdict.held:
             safety.message_held(message=message, request=request)
@@ -389,6 +390,20 @@ def _submit(actor, *, request, establishment_id, draft: Message | None, kind: st
             enqueue_delivery(message)
         _publish_after_commit([user.pk], "message.sent", {"id": message.pk, "state": message.state})
     return message
+
+
+def _session_ref(request) -> str:
+    """Which login the send came from, for the audit: a personal API token's id, or a digest of the session key
+    (never the key itself, which would let a reader of the journal take over the session)."""
+    if request is None:
+        return ""
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        return f"token:{token.pk}"
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if not key:
+        return ""
+    return "session:" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _client_ip(request):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from preau.access import policy
 from preau.core import context
 from preau.directory.admin_views import apply_errors
+from preau.directory.models import Role
 
 from . import selectors, services
 from .forms import LiaisonNoteForm, NewsForm
@@ -174,7 +175,7 @@ def carnet(request):
     child = _chosen_child(request) if actor.child_links else None
     is_pupil = actor.has_role("pupil")
     if child is None and not is_pupil:
-        if can_write or policy.liaison_notes_followed_by(actor).exists():
+        if can_write or _school_side(actor) or policy.liaison_notes_followed_by(actor).exists():
             return redirect("liaison:followed")
         raise PermissionDenied
     entries = selectors.carnet_entries(actor, child.pk if child is not None else actor.id)
@@ -201,6 +202,10 @@ def carnet_sign(request, target_id):
     return redirect(f"{reverse('liaison:carnet')}?enfant={target.pupil_id}#mot-{target.pk}")
 
 
+def _school_side(actor) -> bool:
+    return any(actor.has_role(role) for role in (Role.TEACHER, Role.STAFF, Role.ENT_ADMIN))
+
+
 @login_required
 @never_cache
 def liaison_followed(request):
@@ -208,7 +213,9 @@ def liaison_followed(request):
     establishment = context.establishment(request)
     can_write = establishment is not None and policy.can_write_liaison(actor, establishment.pk)
     notes = selectors.followed_notes(actor, establishment)
-    if not can_write and not notes.exists():
+    # Staff who neither write nor follow notes (a nurse, a librarian) see an empty list, not an error: the
+    # carnet's tile is shown to every staff member.
+    if not can_write and not _school_side(actor) and not notes.exists():
         raise PermissionDenied
     page = Paginator(notes, NOTES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "news/liaison_followed.html", {"page": page, "can_write": can_write})
