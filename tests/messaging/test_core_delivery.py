@@ -250,8 +250,26 @@ def test_counter_corrections_are_published(school, django_capture_on_commit_call
             services.withdraw(first)
         received = [(e["event"], e["data"].get("counter_deltas")) for e in events(subs[one.mother_b.pk])]
         father = [(e["event"], e["data"].get("counter_deltas")) for e in events(subs[one.father_b.pk])]
-    assert received == [("message.read", {"messages": -2}), ("message.read", {"messages": 1}),
-                        ("message.moved", {"messages": -1}), ("message.moved", {"messages": 1}),
-                        ("message.withdrawn", {})]
-    assert father == [("message.withdrawn", {"messages": -1})]
+    assert [e for e in received if e[0].startswith("message.")] == [
+        ("message.read", {"messages": -2}), ("message.read", {"messages": 1}),
+        ("message.moved", {"messages": -1}), ("message.moved", {"messages": 1}), ("message.withdrawn", {})]
+    # Reading the messages read their notifications; the recalled one's notification is gone (already read).
+    assert [e for e in received if e[0].startswith("notification.")] == [("notification.read", {"notifications": -2})]
+    assert father == [("notification.read", {"notifications": -1}), ("message.withdrawn", {"messages": -1})]
     assert selectors.unread_count(mother) == 1 and selectors.unread_count(actor(one.father_b)) == 0
+
+
+def test_reading_a_message_reads_its_notification_and_a_recall_removes_it(school, django_capture_on_commit_callbacks):
+    from preau.notifications.models import Notification
+
+    one = school
+    message = send(django_capture_on_commit_callbacks, one.teacher_b, [person(one.mother_b), person(one.father_b)])
+    source = f"messaging.message:{message.pk}"
+    assert Notification.objects.filter(source=source, read_at__isnull=True).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_read(actor=actor(one.mother_b), message_ids=[message.pk])
+    assert Notification.objects.get(source=source, recipient=one.mother_b).read_at is not None
+    assert Notification.objects.get(source=source, recipient=one.father_b).read_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.withdraw(message)
+    assert not Notification.objects.filter(source=source).exists()

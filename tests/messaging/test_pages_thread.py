@@ -139,7 +139,8 @@ def test_thread_query_count_does_not_depend_on_its_length(school, login, client)
         response = client.get(thread_url(large))
     assert text(response).count('class="thread__item') == 200
     assert len(many) == len(few), [q["sql"][:100] for q in many.captured_queries]
-    assert len(many) <= 16, [q["sql"][:100] for q in many.captured_queries]
+    # Opening unread messages also reads their notifications (two UPDATEs).
+    assert len(many) <= 17, [q["sql"][:100] for q in many.captured_queries]
 
 
 # --- Reply, reply all, forward ------------------------------------------------------------------------------------

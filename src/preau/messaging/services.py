@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from preau.access import policy
 from preau.audit.services import Action, record
 from preau.directory.models import Membership, Role
+from preau.notifications.services import notifications_mark_sources_read, notifications_retract
 
 from . import addresses as address_book
 from . import attachments as files
@@ -520,6 +521,8 @@ def withdraw(message: Message, *, hidden_by=None) -> int:
             fields = {"recalled_at": now, "state": Message.State.RECALLED}
             message.recalled_at, message.state = now, Message.State.RECALLED
         Message.objects.filter(pk=message.pk).update(**fields)
+        # Its "new message" notifications (and emails not yet sent) go with it.
+        notifications_retract(recipient_ids=owners, source=f"messaging.message:{message.pk}")
         _publish_after_commit(unread, "message.withdrawn", {"id": message.pk, "counter_deltas": {"messages": -1}})
         _publish_after_commit(owners - unread, "message.withdrawn", {"id": message.pk, "counter_deltas": {}})
     return count
@@ -543,6 +546,10 @@ def mark_read(*, actor, message_ids, read=True) -> int:
             value = None
         in_inbox = copies.filter(box=Box.INBOX).update(read_at=value)
         elsewhere = copies.exclude(box=Box.INBOX).update(read_at=value)
+        if read and in_inbox + elsewhere:
+            # Read here, so the "new message" notifications of these messages are read too.
+            notifications_mark_sources_read(recipient_id=actor.id,
+                                            sources=[f"messaging.message:{pk}" for pk in ids])
         if in_inbox:
             _publish_after_commit([actor.id], "message.read", {
                 "count": in_inbox, "read": bool(read),

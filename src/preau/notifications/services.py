@@ -203,6 +203,35 @@ def notifications_mark_source_read(*, recipient_ids: Iterable[int], source: str)
     return count
 
 
+def notifications_mark_sources_read(*, recipient_id: int, sources: Iterable[str]) -> int:
+    """For other apps: one person saw these things themselves (opened messages), so their notifications are read.
+    One UPDATE on the (recipient, source) index whatever the number of sources."""
+    sources = sorted({source for source in sources if source})
+    if not sources:
+        return 0
+    now = timezone.now()
+    unread = Notification.objects.filter(recipient_id=recipient_id, source__in=sources, read_at__isnull=True)
+    # Two UPDATEs, no transaction of their own (callers run inside theirs): the in-app rows' count moves the badge.
+    shown = unread.filter(in_app=True).update(read_at=now)
+    hidden = unread.filter(in_app=False).update(read_at=now)
+    _publish_read([recipient_id], shown)
+    return shown + hidden
+
+
+def notifications_retract(*, recipient_ids: Iterable[int], source: str) -> int:
+    """For other apps: the thing itself is gone (a message recalled or hidden by moderation), so its notifications
+    are deleted, emails not yet sent included; open pages move their badge down. Returns the rows deleted."""
+    ids = list({int(i) for i in recipient_ids})
+    if not ids or not source:
+        return 0
+    with transaction.atomic():
+        rows = Notification.objects.filter(recipient_id__in=ids, source=source)
+        shown = list(rows.filter(read_at__isnull=True, in_app=True).values_list("recipient_id", flat=True))
+        count, _ = rows.delete()
+        _publish_read(shown)
+    return count
+
+
 # --- Preferences ----------------------------------------------------------------------------------------------
 
 def preferences_update(*, actor, channels: dict[str, dict[str, bool]], quiet_start: datetime.time,
