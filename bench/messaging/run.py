@@ -295,6 +295,10 @@ def environment(args, run_dir: Path) -> None:
         "STATIC_ROOT": str(run_dir / "static"), "PREAU_DATA_DIR": str(run_dir / "var"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(ROOT / "src"),
+        # One person's four sessions drive the inbox at hundreds of requests a second: the per-person API rate
+        # (1,200 a minute by default) would answer 429 (a cheap refusal, not the page). The throttle still runs
+        # (its cache round trip is counted), with a limit wrk does not reach.
+        "PREAU_API_RATE": os.environ.get("PREAU_API_RATE", "1000000/min"),
     })
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
