@@ -257,8 +257,18 @@ def test_a_send_from_a_new_device_to_several_people_is_held(world):
     assert check(one.mother_b, one.establishment, 2, request=request_from(FIREFOX_LINUX)).allowed
 
 
+def test_a_person_without_any_history_has_no_new_device(world):
+    one = world.one
+    # No earlier login, no message that went out: nothing to compare the device with (a new account, September).
+    assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).allowed
+    # Once they have a history elsewhere, an unseen device holds a large send.
+    login_event(one.teacher_b, FIREFOX_LINUX, NOON - datetime.timedelta(days=3))
+    assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).held
+
+
 def test_new_device_hold_can_be_switched_off(world):
     one = world.one
+    login_event(one.teacher_b, FIREFOX_LINUX, NOON - datetime.timedelta(days=3))
     assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).held
     rules(one.establishment, hold_new_device=False)
     assert check(one.teacher_b, one.establishment, 4, request=request_from(SAFARI_IPHONE)).allowed

@@ -150,18 +150,25 @@ def is_known_device(actor: policy.Actor, device: str, now: datetime.datetime) ->
     """Whether the person used this device before: a message of theirs sent from it went out (delivered, queued,
     recalled: not one held or refused), or they logged in from it more than PREAU_MESSAGING_DEVICE_TRUST_HOURS
     ago (the login of the session sending now does not count: a stolen password logs in from a new device just
-    before sending). Both looks are bounded to the last PREAU_MESSAGING_DEVICE_MEMORY_DAYS."""
+    before sending). Both looks are bounded to the last PREAU_MESSAGING_DEVICE_MEMORY_DAYS.
+
+    A person with no history at all (no earlier login, no message that went out: a new account, the first days
+    of the ENT) has no device to compare with: every device would be "new", holding every teacher's first
+    message of the year and telling nothing about theft. Their device counts as known; the size rules still
+    apply to them."""
     from preau.audit.models import AuditEvent
 
     since = now - datetime.timedelta(days=settings.PREAU_MESSAGING_DEVICE_MEMORY_DAYS)
-    if Message.objects.filter(sender_id=actor.id, sent_at__gte=since, sender_device=device,
-                              state__in=HISTORY_STATES).exists():
+    sent = Message.objects.filter(sender_id=actor.id, sent_at__gte=since, state__in=HISTORY_STATES)
+    if sent.filter(sender_device=device).exists():
         return True
     trusted_before = now - datetime.timedelta(hours=settings.PREAU_MESSAGING_DEVICE_TRUST_HOURS)
-    agents = (AuditEvent.objects.filter(actor_id=actor.id, action=AuditEvent.Action.LOGIN, at__gte=since,
-                                        at__lt=trusted_before)
-              .values_list("user_agent", flat=True).distinct())
-    return any(device_id_for_user_agent(agent) == device for agent in agents)
+    agents = set(AuditEvent.objects.filter(actor_id=actor.id, action=AuditEvent.Action.LOGIN, at__gte=since,
+                                           at__lt=trusted_before)
+                 .values_list("user_agent", flat=True).distinct())
+    if any(device_id_for_user_agent(agent) == device for agent in agents):
+        return True
+    return not agents and not sent.exists()
 
 
 def _refuse(reason: str, role: str) -> Verdict:
@@ -193,7 +200,7 @@ def check_send(*, actor: policy.Actor, establishment, recipient_count: int, has_
     """May `actor` send a message to `recipient_count` people in `establishment` now? See the module docstring.
 
     Reads the rules (one query), and only when needed the person's recent sends (one query) and their devices
-    (one or two queries). `addresses` (the send's address list) lets a teacher's own classes count as their
+    (one to three queries). `addresses` (the send's address list) lets a teacher's own classes count as their
     everyday audience. Writes nothing."""
     now = now or timezone.now()
     establishment_id = getattr(establishment, "pk", establishment)
