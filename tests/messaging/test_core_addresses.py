@@ -148,6 +148,9 @@ def test_labels(school, world):
     assert addresses.label(person(one.pupil_b)) == "Léa Martin"
     assert addresses.label(address("my_classes_guardians", one.establishment.pk)) == (
         "Les responsables des élèves de mes classes")
+    # As the recipients read it, once sent: the sender is named.
+    assert addresses.labels([address("my_classes_pupils", one.establishment.pk)], sender_name="Agnès Ndiaye") == [
+        "Les élèves de ses classes (Agnès Ndiaye)"]
     assert addresses.label(address("class_pupils", 10**12)) == "(supprimé)"
     with pytest.raises(addresses.AddressError):
         addresses.normalise({"type": "everyone", "id": 1})

@@ -265,11 +265,17 @@ TYPE_LABELS = {
     "my_classes_pupils": gettext_lazy("Les élèves de mes classes"),
     "my_classes_guardians": gettext_lazy("Les responsables des élèves de mes classes"),
 }
+# The same, as the recipients read them (the sender named).
+SENT_LABELS = {
+    "my_classes_pupils": gettext_lazy("Les élèves de ses classes (%(name)s)"),
+    "my_classes_guardians": gettext_lazy("Les responsables des élèves de ses classes (%(name)s)"),
+}
 
 
-def labels(addresses: Iterable[dict]) -> list[str]:
+def labels(addresses: Iterable[dict], *, sender_name: str = "") -> list[str]:
     """The French label of each address, in order (one query per kind of thing named: people, classes, groups,
-    establishments). A person is shown by name; something that no longer exists as « (supprimé) »."""
+    establishments). A person is shown by name; something that no longer exists as « (supprimé) ». With
+    `sender_name`, the labels are as recipients read them ("the classes of <sender>", not "my classes")."""
     from preau.directory.models import Establishment
 
     items = [normalise(a) for a in addresses]
@@ -299,7 +305,7 @@ def labels(addresses: Iterable[dict]) -> list[str]:
     for a in items:
         kind = a["type"]
         if kind in MY_CLASSES_TYPES:
-            result.append(str(TYPE_LABELS[kind]))
+            result.append(str(SENT_LABELS[kind]) % {"name": sender_name} if sender_name else str(TYPE_LABELS[kind]))
             continue
         family = ("person" if kind == PERSON else "class" if kind in CLASS_TYPES
                   else "group" if kind in GROUP_TYPES else "establishment")

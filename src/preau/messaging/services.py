@@ -212,7 +212,7 @@ def save_draft(*, actor, establishment, draft_id=None, addresses=None, subject="
         checked = files.check_all(attachments, existing=max(0, existing - removing))
         message.subject, message.body, message.body_text = subject, safe, text
         message.addresses = lists
-        message.address_labels = _visible_labels(lists)
+        message.address_labels = _visible_labels(lists, actor.user)
         message.save()
         if draft_id is None:
             Delivery.objects.create(message=message, owner=actor.user, role=Delivery.Role.SENDER, box=Box.DRAFTS,
@@ -262,11 +262,11 @@ def _delete_drafts(drafts: list[Message]) -> None:
 
 # --- Sending ----------------------------------------------------------------------------------------------------
 
-def _visible_labels(lists: dict[str, list[dict]]) -> dict[str, list[str]]:
+def _visible_labels(lists: dict[str, list[dict]], sender) -> dict[str, list[str]]:
     visible = lists["to"] + lists["cc"]
     if not visible:
         return {"to": [], "cc": []}
-    found = address_book.labels(visible)
+    found = address_book.labels(visible, sender_name=sender.full_name)
     return {"to": found[: len(lists["to"])], "cc": found[len(lists["to"]):]}
 
 
@@ -360,7 +360,7 @@ def _submit(actor, *, request, establishment_id, draft: Message | None, kind: st
         message.kind = kind
         message.subject, message.body, message.body_text = subject, safe, text
         message.addresses = lists
-        message.address_labels = _visible_labels(lists)
+        message.address_labels = _visible_labels(lists, actor.user)
         message.state = Message.State.HELD if verdict.held else Message.State.QUEUED
         message.held_reason = verdict.reason[:255] if verdict.held else ""
         message.sent_at = now
