@@ -15,8 +15,8 @@ On PostgreSQL + Redis + a real Celery worker + gunicorn, all with `preau.setting
 3. the head teacher (staff, function head: a messaging moderator, so never held for review) gets a personal API
    token; two address sets are resolved and their recipients counted with `addresses.resolve` (what the send
    counts): the guardians of the first classes reaching 2,000 people, and the establishment's guardians;
-4. queries per send request: the API's send in-process (Django's test client, `CaptureQueriesContext`), for both
-   address sets;
+4. queries per send request: the API's send in-process (Django's test client, `CaptureQueriesContext`), for each
+   address set; then a few unmeasured sends over HTTP warm the gunicorn workers up;
 5. sends (phase "send"): client-side request latency of POST /api/v1/messaging/messages over HTTP, and the time
    until every inbox has the message = Message.delivered_at (set by the worker once the last chunk of recipient
    copies is committed and announced) − the wall-clock instant the request was started. Sequential sends spaced
@@ -854,7 +854,13 @@ def main() -> int:
             # Warm-up and the worker's readiness: the in-process sends of the query count, delivered by the worker.
             results["send_queries"] = send_queries(sets)
             print(f"  queries per send: {results['send_queries']['counts']}", flush=True)
-            wait_delivered(results["send_queries"]["ids"], timeout=args.delivery_timeout)
+            # The gunicorn workers' first requests (imports, first-time code paths, connections) are not what a
+            # send costs: a few unmeasured sends per address set over HTTP first.
+            warm = [post_send(services.base, t.token, payload(t.establishment.pk, t.addresses, f"warm-up-{k}", n))
+                    for k, t in sets.items() for n in range(2 * args.gunicorn_workers)]
+            results["warm_up_latency_s"] = [w["latency"] for w in warm]
+            wait_delivered(results["send_queries"]["ids"] + [w["id"] for w in warm if "id" in w],
+                           timeout=args.delivery_timeout)
             results["sends"] = [
                 send_phase("2k-sequential", services, sets["2k"], args.sends_2k, args.spacing_2k, 1, args),
                 send_phase("2k-concurrent", services, sets["2k"], args.per_client, 0, args.clients, args),
