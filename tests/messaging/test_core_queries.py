@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -104,3 +105,34 @@ def test_thread_and_api_mailbox_cost_the_same_whatever_the_size(school):
     large = (queries(thread), queries(api), queries(api_thread))
     assert small == large
     assert small[0] == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans (run the suite on PostgreSQL)")
+def test_a_mailbox_page_is_one_index_range_read_in_order(school):
+    """No sort of the whole mailbox: the page's rows come from the partial page indexes in (sent_at, id) order,
+    on the first page and on the "more" pages (the cursor condition bounds the range)."""
+    from preau.access import policy
+    Box = Delivery.Box
+
+    one = school
+    owner = one.mother_b
+    folder = Folder.objects.create(owner=owner, name="Archives")
+    fill(owner, [one.teacher_b], 120)
+    fill(owner, [one.teacher_b], 30, folder=folder, start=1000)
+    first = selectors.mailbox_page(actor(owner), box="inbox", limit=50)
+    cursor_at = first.items[-1]
+
+    def plan(queryset) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        return queryset.explain()
+
+    mine = policy.deliveries_visible_to(actor(owner))
+    inbox = mine.filter(box=Box.INBOX, folder__isnull=True).order_by("-sent_at", "-pk")
+    at, pk = cursor_at.sent_at, cursor_at.pk
+    more = inbox.filter(Q(sent_at__lt=at) | Q(sent_at=at, pk__lt=pk), sent_at__lte=at)  # as _keyset builds it
+    archives = mine.filter(box=Box.FOLDER, folder_id=folder.pk).order_by("-sent_at", "-pk")
+    for name, queryset in (("delivery_box_page", inbox[:51]), ("delivery_box_page", more[:51]),
+                           ("delivery_folder_page", archives[:51])):
+        text = plan(queryset)
+        assert name in text and "Sort" not in text, text

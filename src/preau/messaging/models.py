@@ -156,7 +156,12 @@ class Delivery(models.Model):
         verbose_name = _("message reçu ou envoyé")
         constraints = [models.UniqueConstraint(fields=["message", "owner"], name="messaging_delivery_unique")]
         indexes = [
-            models.Index(fields=["owner", "box", "folder", "-sent_at"], name="delivery_mailbox"),
+            # A box's page (newest first, id breaking ties) and one custom folder's: one index range read in the
+            # page's order, whatever the size of the mailbox.
+            models.Index(fields=["owner", "box", "-sent_at", "-id"], name="delivery_box_page",
+                         condition=Q(folder__isnull=True)),
+            models.Index(fields=["owner", "folder", "-sent_at", "-id"], name="delivery_folder_page",
+                         condition=Q(folder__isnull=False)),
             models.Index(fields=["owner"], name="delivery_unread",
                          condition=Q(read_at__isnull=True, box="inbox", withdrawn_at__isnull=True)),
             models.Index(fields=["message", "role"], name="delivery_message_role"),

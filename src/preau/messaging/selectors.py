@@ -69,7 +69,8 @@ def _limit(limit) -> int:
 def _keyset(queryset, cursor: str | None, limit: int) -> Page:
     if cursor:
         sent_at, pk = decode_cursor(cursor)
-        queryset = queryset.filter(Q(sent_at__lt=sent_at) | Q(sent_at=sent_at, pk__lt=pk))
+        # The redundant `sent_at <= X` bounds the index range; the OR only breaks ties within it.
+        queryset = queryset.filter(Q(sent_at__lt=sent_at) | Q(sent_at=sent_at, pk__lt=pk), sent_at__lte=sent_at)
     rows = list(queryset.order_by("-sent_at", "-pk")[: limit + 1])
     next_cursor = encode_cursor(rows[limit - 1].sent_at, rows[limit - 1].pk) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
