@@ -37,7 +37,7 @@ def test_home_guardian_cannot_switch_to_someone_elses_child(world, client):
     client.force_login(s.mother_b)
     client.post(reverse("core:switch_child"), {"child": s.pupil_a.pk, "next": "/"})
     page = client.get("/").content.decode()
-    assert s.pupil_a.last_name not in page
+    assert s.pupil_a.full_name not in page
 
 
 def test_home_teacher_lists_taught_classes_and_groups(world, client):

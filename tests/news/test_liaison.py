@@ -218,7 +218,9 @@ def test_liaison_compose_page(world, client):
     client.force_login(one.teacher_b)
     page = client.get(reverse("liaison:create")).content.decode()
     assert one.class_b.label in page and f'value="{one.class_a.pk}"' not in page
-    assert one.pupil_b.last_name in page and one.pupil_a.last_name not in page
+    # Pupils are listed « NOM Prénom »; the full form, as a last name alone may be shared by someone shown.
+    assert f"{one.pupil_b.last_name} {one.pupil_b.first_name}" in page
+    assert f"{one.pupil_a.last_name} {one.pupil_a.first_name}" not in page
     response = client.post(reverse("liaison:create"), {"title": "", "body": "x"})
     assert response.status_code == 400 and "Donnez un objet." in response.content.decode()
     response = client.post(reverse("liaison:create"), {"title": "Photo de classe", "body": "Signez"})
