@@ -10,7 +10,8 @@ On PostgreSQL + Redis + a real Celery worker + gunicorn, all with `preau.setting
    `--redis-db` (default 9), migrates, collects static files, `preau seed --seed 1 --establishments 8 --pupils
    1350` (collèges of up to 16 classes a level, the seed's largest), moves the families of the further collèges into
    the first one until its guardians number `--big` (10,000; see `merge_families`), `VACUUM ANALYZE`;
-2. starts `celery -A preau worker --concurrency 2` (prefork, one process per core; no beat) and
+2. starts `celery -A preau worker -Q celery,notifications,imports --concurrency 2` (prefork, one process per
+   core; no beat) and
    `gunicorn preau.wsgi --workers 2` (sync) on a free loopback port;
 3. the head teacher (staff, function head: a messaging moderator, so never held for review) gets a personal API
    token; two address sets are resolved and their recipients counted with `addresses.resolve` (what the send
@@ -141,7 +142,8 @@ class Services:
     def start(self, worker_concurrency: int, gunicorn_workers: int) -> None:
         if _answers(self.base):
             sys.exit(f"bench: something already answers on {self.base}; set BENCH_PORT to a free port")
-        self._start("worker", [str(VENV / "bin" / "celery"), "-A", "preau", "worker", "--pool", "prefork",
+        self._start("worker", [str(VENV / "bin" / "celery"), "-A", "preau", "worker", "-Q",
+                               "celery,notifications,imports", "--pool", "prefork",
                                "--concurrency", str(worker_concurrency), "--loglevel", "WARNING",
                                "-n", f"bench-messaging-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
                                "--without-heartbeat"])
@@ -454,12 +456,14 @@ def wait_delivered(ids: list[int], timeout: float) -> None:
 
 
 def wait_idle(redis_db: int, timeout: float = 300) -> float:
-    """Wait until the worker has nothing queued or running (the broker's "celery" list and "unacked" hash are
-    empty: notification tasks of earlier sends included); returns the seconds waited."""
+    """Wait until the worker has nothing queued or running (the broker's queue lists — "celery", "notifications",
+    "imports" — and its "unacked" hash are empty: notification tasks of earlier sends included); returns the
+    seconds waited."""
     started = time.monotonic()
+    depth_script = ("return redis.call('LLEN', 'celery') + redis.call('LLEN', 'notifications') "
+                    "+ redis.call('LLEN', 'imports') + redis.call('HLEN', 'unacked')")
     while time.monotonic() - started < timeout:
-        depth = subprocess.run(["redis-cli", "-n", str(redis_db), "EVAL",
-                                "return redis.call('LLEN', 'celery') + redis.call('HLEN', 'unacked')", "0"],
+        depth = subprocess.run(["redis-cli", "-n", str(redis_db), "EVAL", depth_script, "0"],
                                capture_output=True, text=True, check=False).stdout.strip()
         if depth == "0":
             break

@@ -161,6 +161,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues: "celery", the default (message deliveries and other short tasks); "notifications" (the fan-out of
+# notifications and their emails: a burst of them must not hold up the next message's delivery); "imports"
+# (directory imports, minutes long). Workers consume the queues named by -Q: every queue needs at least one worker
+# (README, "Running in production").
+CELERY_TASK_ROUTES = {
+    "notifications.*": {"queue": "notifications"},
+    "imports.run_import": {"queue": "imports"},
+    "preau.imports.inbox.import_inbox_task": {"queue": "imports"},
+}
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
