@@ -16,7 +16,6 @@ import hashlib
 import html
 import re
 
-import nh3
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -26,6 +25,7 @@ from django.utils.translation import ngettext
 
 from preau.access import policy
 from preau.audit.services import Action, record
+from preau.core import richtext
 from preau.directory.models import Membership, Role
 from preau.notifications.services import notifications_mark_sources_read, notifications_retract
 
@@ -49,30 +49,14 @@ MAX_ADDRESSES_PER_LIST = 100
 MAX_IDS = 500  # messages one bulk action takes
 MAX_FOLDERS = 100
 
-ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "blockquote", "a", "h3", "h4",
-                "pre", "code", "hr"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-_LINE_BREAK = re.compile(r"(?i)<br\s*/?>|</li>")
-_BLOCK_END = re.compile(r"(?i)</(p|h3|h4|blockquote|pre|ul|ol)>|<hr\s*/?>")
-_BLANKS = re.compile(r"\n{3,}")
-_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
-
-
 # --- Helpers ----------------------------------------------------------------------------------------------------
 
 def sanitise(body: str) -> tuple[str, str]:
-    """(safe HTML, plain text) of a message body. Plain text (no tag) becomes paragraphs and line breaks."""
-    body = (body or "").strip()
-    if len(body) > BODY_MAX:
+    """(safe HTML, plain text) of a message body (core.richtext: plain text becomes paragraphs and line breaks)."""
+    if len((body or "").strip()) > BODY_MAX:
         raise MessagingError(_("Le message est trop long."))
-    if body and not _TAG.search(body):
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body.replace("\r\n", "\n")) if p.strip()]
-        body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    safe = nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer nofollow")
-    text = nh3.clean(_LINE_BREAK.sub("\n", _BLOCK_END.sub("\n\n", safe)), tags=set())
-    text = _BLANKS.sub("\n\n", html.unescape(text)).strip()
-    return safe, text
+    safe = richtext.clean(body)
+    return safe, richtext.to_text(safe)
 
 
 def _subject(value: str) -> str:

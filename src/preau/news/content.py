@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import html as html_module
 import io
 import warnings
 from dataclasses import dataclass
 
-import nh3
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# The rich text authors may use: paragraphs, emphasis, headings below the page's own, lists, quotes and links.
-ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "u", "s", "h2", "h3", "h4", "ul", "ol", "li", "blockquote", "a"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-URL_SCHEMES = {"http", "https", "mailto"}
+from preau.core import richtext
+
 MAX_BODY_CHARS = 50_000
 
 
 def sanitise_html(text: str) -> str:
-    """Sanitised HTML for a news item or a note. Text without any tag is plain text: its line breaks become
-    paragraphs (everything escaped)."""
-    text = (text or "").replace("\r\n", "\n").strip()
-    if len(text) > MAX_BODY_CHARS:
+    """Sanitised HTML for a news item or a note (core.richtext: plain text becomes escaped paragraphs)."""
+    if len((text or "").strip()) > MAX_BODY_CHARS:
         raise ValidationError(_("Le texte ne doit pas dépasser %(n)s caractères.") % {"n": MAX_BODY_CHARS})
-    if "<" not in text:
-        text = linebreaks(text, autoescape=True)
-    return nh3.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer nofollow", strip_comments=True).strip()
+    return richtext.clean(text)
 
 
 def plain_text(html: str, limit: int = 300) -> str:
     """The text of sanitised HTML, for notifications and summaries."""
-    # A space before each tag keeps the words of two paragraphs apart; the text is escaped again where shown.
-    text = " ".join(html_module.unescape(nh3.clean((html or "").replace("<", " <"), tags=set())).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return richtext.summary(html, limit)
 
 
 # --- Images ---------------------------------------------------------------------------------------------------
