@@ -489,15 +489,10 @@ def enqueue_delivery(message: Message) -> None:
 def withdraw(message: Message, *, hidden_by=None) -> int:
     """Take a message out of every recipient's mailbox (the sender keeps their copy): one UPDATE. Without
     `hidden_by` it is the sender's recall (state "recalled", recalled_at); with it, a moderator hid it (hidden_at,
-    hidden_by). Open pages get a "message.withdrawn" event correcting their unread counter. Returns the number of
-    copies withdrawn; copies a delivery still running writes afterwards are withdrawn by the delivery itself."""
+    hidden_by). Returns the number of copies withdrawn; copies a delivery still running writes afterwards are
+    withdrawn by the delivery itself (`withdraw_copies`)."""
     now = timezone.now()
     with transaction.atomic():
-        copies = (Delivery.objects.filter(message_id=message.pk, withdrawn_at__isnull=True)
-                  .exclude(role=Delivery.Role.SENDER))
-        unread = set(copies.filter(box=Box.INBOX, read_at__isnull=True).values_list("owner_id", flat=True))
-        owners = set(copies.values_list("owner_id", flat=True))
-        count = copies.update(withdrawn_at=now)
         if hidden_by is not None:
             fields = {"hidden_at": now, "hidden_by": hidden_by}
             message.hidden_at, message.hidden_by = now, hidden_by
@@ -505,10 +500,21 @@ def withdraw(message: Message, *, hidden_by=None) -> int:
             fields = {"recalled_at": now, "state": Message.State.RECALLED}
             message.recalled_at, message.state = now, Message.State.RECALLED
         Message.objects.filter(pk=message.pk).update(**fields)
-        # Its "new message" notifications (and emails not yet sent) go with it.
-        notifications_retract(recipient_ids=owners, source=f"messaging.message:{message.pk}")
-        _publish_after_commit(unread, "message.withdrawn", {"id": message.pk, "counter_deltas": {"messages": -1}})
-        _publish_after_commit(owners - unread, "message.withdrawn", {"id": message.pk, "counter_deltas": {}})
+        return withdraw_copies(message.pk, now)
+
+
+def withdraw_copies(message_id: int, now) -> int:
+    """Withdraw the recipients' copies of a message not yet withdrawn, take their "new message" notifications away
+    (emails not yet sent included), and correct open pages' unread counters ("message.withdrawn", on commit)."""
+    with transaction.atomic():
+        copies = (Delivery.objects.filter(message_id=message_id, withdrawn_at__isnull=True)
+                  .exclude(role=Delivery.Role.SENDER))
+        unread = set(copies.filter(box=Box.INBOX, read_at__isnull=True).values_list("owner_id", flat=True))
+        owners = set(copies.values_list("owner_id", flat=True))
+        count = copies.update(withdrawn_at=now)
+        notifications_retract(recipient_ids=owners, source=f"messaging.message:{message_id}")
+        _publish_after_commit(unread, "message.withdrawn", {"id": message_id, "counter_deltas": {"messages": -1}})
+        _publish_after_commit(owners - unread, "message.withdrawn", {"id": message_id, "counter_deltas": {}})
     return count
 
 

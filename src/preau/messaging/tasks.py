@@ -53,15 +53,21 @@ def _thread_url(message_id: int) -> str:
         return ""
 
 
+def _notify(message: Message, owner_ids: list[int]) -> None:
+    """The "new message" notification (one per person and message, however often asked)."""
+    from preau.notifications.services import notify
+
+    notify(recipient_ids=owner_ids, kind="message", title=f"{message.sender.full_name} : {message.subject}",
+           body=(message.body_text or "")[:300], url=_thread_url(message.pk),
+           establishment_id=message.establishment_id, source=f"messaging.message:{message.pk}")
+
+
 def _announce(message: Message, owner_ids: list[int]) -> None:
     """Notification and real-time event for people whose copy was just committed."""
-    from preau.notifications.services import notify
     from preau.realtime import publish
 
     sender = message.sender.full_name
-    notify(recipient_ids=owner_ids, kind="message", title=f"{sender} : {message.subject}",
-           body=(message.body_text or "")[:300], url=_thread_url(message.pk),
-           establishment_id=message.establishment_id, source=f"messaging.message:{message.pk}")
+    _notify(message, owner_ids)
     publish(owner_ids, "message.new", {"counter_deltas": {"messages": 1}, "id": message.pk,
                                        "subject": message.subject, "sender": sender,
                                        "sent_at": message.sent_at.isoformat() if message.sent_at else None})
@@ -126,14 +132,19 @@ def deliver(message_id: int) -> int:
     written = 0
     already: list[int] = []
     sent_at = message.sent_at or timezone.now()
+    live = Message.objects.filter(pk=message.pk, recalled_at__isnull=True, hidden_at__isnull=True)
+    announcing = True
     for index, start in enumerate(range(0, len(recipients), size)):
+        # Recalled or hidden meanwhile: the copies are still written (and withdrawn below, so that a retry finds
+        # the delivery complete), but nobody is told of them any more.
+        announcing = announcing and (index == 0 or live.exists())
         chunk = recipients[start:start + size]
         with transaction.atomic():
             fresh = _insert_chunk(message.pk, sent_at, chunk, check_existing=retry)
         chosen = {pk for pk, _role in chunk}
         already.extend(sorted(chosen - set(fresh)))
         written += len(fresh)
-        if fresh:
+        if fresh and announcing:
             transaction.on_commit(lambda fresh=fresh: _announce(message, fresh))
         after_chunk(message.pk, index, fresh)
 
@@ -141,19 +152,17 @@ def deliver(message_id: int) -> int:
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, state=Message.State.QUEUED).update(
             state=Message.State.DELIVERED, delivered_at=now, recipient_count=len(recipients))
-        current = Message.objects.filter(pk=message.pk).values("recalled_at", "hidden_at").first() or {}
-        if current.get("recalled_at") or current.get("hidden_at"):
-            # Recalled or hidden while this run wrote copies: those are withdrawn too.
-            (Delivery.objects.filter(message_id=message.pk, withdrawn_at__isnull=True)
-             .exclude(role=Delivery.Role.SENDER).update(withdrawn_at=now))
-    if already:
+        withdrawn = not live.exists()
+        if withdrawn:
+            # Recalled or hidden while this run wrote copies: those are withdrawn too, with their notifications
+            # and the counters of open pages.
+            from .services import withdraw_copies
+
+            withdraw_copies(message.pk, now)
+    if already and not withdrawn:
         # People whose copy an earlier, interrupted run wrote: their notification may not have gone out (notify
         # writes one per person and message, so asking again never duplicates).
-        from preau.notifications.services import notify
-
-        notify(recipient_ids=already, kind="message", title=f"{message.sender.full_name} : {message.subject}",
-               body=(message.body_text or "")[:300], url=_thread_url(message.pk),
-               establishment_id=message.establishment_id, source=f"messaging.message:{message.pk}")
+        _notify(message, already)
     if updated:
         from preau.realtime import publish
 
