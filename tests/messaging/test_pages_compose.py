@@ -230,3 +230,22 @@ def test_person_without_messaging_establishment(world, login, client):
     assert response.status_code == 403
     assert "aucun établissement" in text(response)
     assert client.get("/messagerie/destinataires/", {"q": "ab"}).json() == {"results": []}
+
+
+def test_a_draft_put_in_the_trash_still_opens_as_a_draft(school, login, client):
+    from preau.access.policy import actor_for
+    from preau.messaging import services
+
+    author = actor_for(school.teacher_b)
+    draft = services.save_draft(actor=author, establishment=school.establishment, subject="Brouillon jeté",
+                                body="À finir", addresses={"to": [{"type": "person", "id": school.head.pk}]})
+    services.move(actor=author, message_ids=[draft.pk], box="trash")
+    login(school.teacher_b)
+    trash = text(client.get("/messagerie/corbeille/"))
+    assert f'href="/messagerie/brouillons/{draft.pk}/"' in trash
+    assert client.get(f"/messagerie/messages/{draft.pk}/").url == f"/messagerie/brouillons/{draft.pk}/"
+    page = client.get(f"/messagerie/brouillons/{draft.pk}/")
+    assert page.status_code == 200 and "Brouillon jeté" in text(page)
+    # Nobody else reaches it.
+    login(school.head)
+    assert client.get(f"/messagerie/brouillons/{draft.pk}/").status_code == 404

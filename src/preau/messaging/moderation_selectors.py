@@ -47,7 +47,8 @@ def held_messages(actor, establishment: Establishment | None = None):
 def reports(actor, establishment: Establishment | None = None):
     """Reports the actor moderates, the oldest first, with their message, its sender and its conversation."""
     return (_scoped(policy.reports_visible_to(actor), establishment)
-            .select_related("reporter", "message", "message__sender", "message__conversation", "establishment")
+            .select_related("reporter", "message", "message__sender", "message__conversation",
+                            "message__establishment", "establishment")
             .order_by("created_at", "pk"))
 
 

@@ -325,7 +325,7 @@ def _access(request, message_id) -> Delivery:
 def thread(request, message_id):
     actor = request.actor
     delivery = _access(request, message_id)
-    if delivery.box == Box.DRAFTS:
+    if delivery.message.state == Message.State.DRAFT:
         return redirect("messaging:draft", message_id=delivery.message_id)
     items = selectors.thread(actor, delivery)
     unread = [d.message_id for d in items if d.read_at is None and d.role != Delivery.Role.SENDER]
@@ -335,13 +335,12 @@ def thread(request, message_id):
         item.shown = selectors.shown_addresses(actor, item.message)
         item.is_mine = item.role == Delivery.Role.SENDER
         item.is_focus = item.message_id == delivery.message_id
-        item.repliable = item.message.state in (Message.State.QUEUED, Message.State.DELIVERED)
+        item.can_reply = policy.can_reply(actor, item.message, holds_copy=True)  # its own state, no query
         item.can_recall = item.is_mine and moderation.can_recall(actor, item.message)
     shell = _shell(request, current=(delivery.box, delivery.folder_id))
     message = delivery.message
     return render(request, "messaging/thread.html", {
         **shell, "delivery": delivery, "message": message, "items": items,
-        "can_reply": policy.can_reply(actor, message),
         "can_moderate": policy.can_moderate(actor, message.conversation.establishment_id),
         "move_form": MoveForm(folders=shell["folders"], initial={"folder": _move_initial(delivery)}),
         "back_url": _box_url(delivery),
@@ -442,7 +441,8 @@ def _search_recipients(request, actor, establishment) -> tuple[list[dict], bool]
 
 def _draft(request, message_id) -> Message:
     delivery = _access(request, message_id)
-    if delivery.box != Box.DRAFTS or delivery.message.state != Message.State.DRAFT:
+    # A draft is the sender's message in the draft state, wherever it is filed (drafts, or the trash).
+    if delivery.role != Delivery.Role.SENDER or delivery.message.state != Message.State.DRAFT:
         raise Http404
     return delivery.message
 
