@@ -197,12 +197,6 @@ def type_q(kind: str, ids: list[int], *, establishment_id: int, sender_id: int |
     return None
 
 
-def address_q(address: dict, *, establishment_id: int, sender_id: int | None = None) -> Q | None:
-    """A Q over User selecting the people one address reaches; None when it reaches nobody."""
-    address = normalise(address)
-    return type_q(address["type"], [address["id"]], establishment_id=establishment_id, sender_id=sender_id)
-
-
 def resolve_q(addresses: Iterable[dict], *, establishment_id: int, sender_id: int | None = None) -> Q | None:
     by_type: dict[str, list[int]] = {}
     for address in addresses:

@@ -62,11 +62,6 @@ class NewsItem(models.Model):
     def __str__(self):
         return self.title
 
-    def is_live(self, now=None) -> bool:
-        now = now or timezone.now()
-        return (not self.is_draft and self.publish_at <= now
-                and (self.unpublish_at is None or self.unpublish_at > now))
-
     def status(self, now=None) -> str:
         """draft, scheduled, published or withdrawn."""
         now = now or timezone.now()

@@ -23,10 +23,6 @@ def unread(actor):
     return notifications_visible_to(actor).filter(read_at__isnull=True)
 
 
-def unread_count(actor) -> int:
-    return unread(actor).count()
-
-
 def preferences_of(actor) -> NotificationPreferences:
     """The actor's stored preferences, or an unsaved row holding the defaults."""
     prefs = NotificationPreferences.objects.filter(user_id=actor.id).first()

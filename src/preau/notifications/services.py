@@ -190,19 +190,6 @@ def notification_mark_all_read(*, actor) -> int:
     return count
 
 
-def notifications_mark_source_read(*, recipient_ids: Iterable[int], source: str) -> int:
-    """For other apps: the people saw the thing itself (opened the message), so its notification is read."""
-    ids = list({int(i) for i in recipient_ids})
-    if not ids or not source:
-        return 0
-    with transaction.atomic():
-        unread = Notification.objects.filter(recipient_id__in=ids, source=source, read_at__isnull=True)
-        shown = list(unread.filter(in_app=True).values_list("recipient_id", flat=True))
-        count = unread.update(read_at=timezone.now())
-        _publish_read(shown)
-    return count
-
-
 def notifications_mark_sources_read(*, recipient_id: int, sources: Iterable[str]) -> int:
     """For other apps: one person saw these things themselves (opened messages), so their notifications are read.
     One UPDATE on the (recipient, source) index whatever the number of sources."""
