@@ -151,3 +151,25 @@ def test_draft_attachments_removed_and_shared_files_kept(school, django_capture_
         services.delete_draft(actor=head, message_id=draft.pk)
     assert not default_storage.exists(own)
     assert default_storage.exists(name)
+
+
+def test_a_storage_failure_midway_leaves_no_file_and_no_row(school, monkeypatch):
+    """The storage fails on the second file (a full disk, an S3 outage): the first file, already written, is
+    deleted, and nothing of the send remains."""
+    stored: list[str] = []
+    real_save = default_storage.save
+
+    def failing_second(name, content, *args, **kwargs):
+        if stored:
+            raise OSError("disque plein")
+        stored.append(real_save(name, content, *args, **kwargs))
+        return stored[-1]
+
+    monkeypatch.setattr(default_storage, "save", failing_second)
+    with pytest.raises(OSError):
+        services.send_message(actor=actor(school.teacher_b), establishment=school.establishment, subject="PJ",
+                              body="x", addresses={"to": [person(school.head)]},
+                              attachments=[upload("a.pdf", GOOD["compte-rendu.pdf"]),
+                                           upload("b.png", GOOD["photo.png"])])
+    assert stored and not default_storage.exists(stored[0])
+    assert not Attachment.objects.exists() and not Message.objects.filter(subject="PJ").exists()

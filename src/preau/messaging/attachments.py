@@ -203,8 +203,20 @@ def store(message, checked: Checked) -> Attachment:
                             content_type=checked.content_type)
     checked.upload.seek(0)
     attachment.file.save(f"{uuid.uuid4().hex}.{checked.extension}", checked.upload, save=False)
-    attachment.save()
+    try:
+        attachment.save()
+    except Exception:
+        discard([attachment.file.name])
+        raise
     return attachment
+
+
+def discard(names) -> None:
+    """Delete files just stored under fresh random names (never shared) by a write that failed: their rows,
+    written in the same transaction, are rolled back with it, so `delete_files` would still see them in use."""
+    for name in {n for n in names if n}:
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
 
 
 def copy_to(message, attachments) -> list[Attachment]:

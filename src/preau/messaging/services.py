@@ -150,8 +150,7 @@ def _store_all(message: Message, checked: list) -> list[str]:
         for item in checked:
             names.append(files.store(message, item).file.name)
     except Exception:
-        for name in names:
-            files.delete_files([name])
+        files.discard(names)
         raise
     return names
 
