@@ -136,3 +136,22 @@ def test_a_mailbox_page_is_one_index_range_read_in_order(school):
                            ("delivery_folder_page", archives[:51])):
         text = plan(queryset)
         assert name in text and "Sort" not in text, text
+
+
+def test_the_senders_bcc_labels_of_a_thread_cost_one_lookup(school, django_capture_on_commit_callbacks):
+    from preau.messaging import services
+
+    one = school
+    sender = actor(one.teacher_b)
+
+    def sent(count):
+        return [services.send_message(actor=sender, establishment=one.establishment, subject=f"S{i}", body="x",
+                                      addresses={"to": [{"type": "person", "id": one.head.pk}],
+                                                 "bcc": [{"type": "person", "id": one.cpe.pk}]})
+                for i in range(count)]
+
+    few, many = sent(2), sent(8)
+    assert queries(lambda: selectors.shown_addresses_of(sender, few)) == queries(
+        lambda: selectors.shown_addresses_of(sender, many))
+    shown = selectors.shown_addresses_of(sender, many)
+    assert {tuple(s["bcc"]) for s in shown} == {(one.cpe.full_name,)}

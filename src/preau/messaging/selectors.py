@@ -178,24 +178,34 @@ def thread(actor, delivery: Delivery) -> list[Delivery]:
 def shown_addresses(actor, message: Message) -> dict[str, list[str]]:
     """The addresses a person is shown (labels): to and cc for everybody holding a copy; bcc to the sender only
     (every bcc address) and, to a bcc recipient, themself alone. Nobody learns another person's bcc."""
-    labels = message.address_labels or {}
-    shown = {"to": list(labels.get("to") or []), "cc": list(labels.get("cc") or []), "bcc": []}
+    return shown_addresses_of(actor, [message])[0]
+
+
+def shown_addresses_of(actor, messages: list[Message]) -> list[dict[str, list[str]]]:
+    """`shown_addresses` of several messages (a thread): the sender's bcc labels of all of them in one lookup."""
+    result = []
+    own_bcc: list[dict] = []
+    for message in messages:
+        labels = message.address_labels or {}
+        result.append({"to": list(labels.get("to") or []), "cc": list(labels.get("cc") or []), "bcc": []})
+        if actor is not None and message.sender_id == actor.id:
+            own_bcc.extend((message.addresses or {}).get("bcc") or [])
     if actor is None:
-        return shown
-    if message.sender_id == actor.id:
-        bcc = (message.addresses or {}).get("bcc") or []
-        if bcc:
-            shown["bcc"] = address_book.labels(bcc)
-        return shown
-    noted = getattr(message, "_viewer_role", None)
-    if noted is not None and noted[0] == actor.id:
-        role = noted[1]
-    else:
-        role = (policy.deliveries_visible_to(actor).filter(message_id=message.pk)
-                .values_list("role", flat=True).first())
-    if role == Delivery.Role.BCC:
-        shown["bcc"] = [actor.user.full_name]
-    return shown
+        return result
+    bcc_labels = iter(address_book.labels(own_bcc)) if own_bcc else iter(())
+    for message, shown in zip(messages, result, strict=True):
+        if message.sender_id == actor.id:
+            shown["bcc"] = [next(bcc_labels) for _address in (message.addresses or {}).get("bcc") or []]
+            continue
+        noted = getattr(message, "_viewer_role", None)
+        if noted is not None and noted[0] == actor.id:
+            role = noted[1]
+        else:
+            role = (policy.deliveries_visible_to(actor).filter(message_id=message.pk)
+                    .values_list("role", flat=True).first())
+        if role == Delivery.Role.BCC:
+            shown["bcc"] = [actor.user.full_name]
+    return result
 
 
 # --- Read receipts ----------------------------------------------------------------------------------------------

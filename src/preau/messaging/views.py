@@ -331,8 +331,9 @@ def thread(request, message_id):
     unread = [d.message_id for d in items if d.read_at is None and d.role != Delivery.Role.SENDER]
     if unread:
         services.mark_read(actor=actor, message_ids=unread, read=True)
-    for item in items:
-        item.shown = selectors.shown_addresses(actor, item.message)
+    shown_all = selectors.shown_addresses_of(actor, [item.message for item in items])
+    for item, shown in zip(items, shown_all, strict=True):
+        item.shown = shown
         item.is_mine = item.role == Delivery.Role.SENDER
         item.is_focus = item.message_id == delivery.message_id
         item.can_reply = policy.can_reply(actor, item.message, holds_copy=True)  # its own state, no query

@@ -253,9 +253,9 @@ def _item(d: Delivery) -> dict:
     }
 
 
-def _detail(actor, d: Delivery, attachments) -> dict:
+def _detail(actor, d: Delivery, attachments, shown: dict | None = None) -> dict:
     m = d.message
-    shown = selectors.shown_addresses(actor, m)
+    shown = shown if shown is not None else selectors.shown_addresses(actor, m)
     mine = m.sender_id == actor.id
     return {
         **_item(d), "has_attachments": bool(attachments), "kind": m.kind, "parent_id": m.parent_id,
@@ -402,7 +402,9 @@ def thread(request, message_id: int):
     delivery = selectors.access_delivery(actor, message_id)
     items = selectors.thread(actor, delivery)
     return {"conversation_id": delivery.message.conversation_id, "subject": delivery.message.conversation.subject,
-            "items": [_detail(actor, d, list(d.message.attachments.all())) for d in items]}
+            "items": [_detail(actor, d, list(d.message.attachments.all()), shown)
+                      for d, shown in zip(items, selectors.shown_addresses_of(actor, [d.message for d in items]),
+                                          strict=True)]}
 
 
 @router.post("/messaging/messages", response=responses(MessageDetail, BAD_REQUEST, FORBIDDEN, NOT_FOUND, status=201),
