@@ -48,6 +48,21 @@ class AuditEvent(models.Model):
         MESSAGING_RULES_CHANGED = "messaging_rules_changed"
         NEWS_PUBLISHED = "news_published"
         LIAISON_NOTE_SENT = "liaison_note_sent"
+        # Timetable and attendance (issue 5)
+        COURSE_CHANGED = "course_changed"
+        TIMETABLE_EDITED = "timetable_edited"
+        AGENDA_EVENT_PUBLISHED = "agenda_event_published"
+        CALENDAR_FEED_CREATED = "calendar_feed_created"
+        CALENDAR_FEED_REVOKED = "calendar_feed_revoked"
+        ROLL_CALL_TAKEN = "roll_call_taken"
+        ATTENDANCE_RECORDED = "attendance_recorded"
+        ATTENDANCE_CHANGED = "attendance_changed"
+        JUSTIFICATION_SUBMITTED = "justification_submitted"
+        JUSTIFICATION_DECIDED = "justification_decided"
+        INCIDENT_REPORTED = "incident_reported"
+        PUNISHMENT_SET = "punishment_set"
+        EXEMPTION_RECORDED = "exemption_recorded"
+        ATTENDANCE_EXPORTED = "attendance_exported"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "preau.messaging",
     "preau.notifications",
     "preau.news",
+    "preau.timetable",
+    "preau.attendance",
 ]
 
 MIDDLEWARE = [
