@@ -982,3 +982,396 @@ def can_reply(actor: Actor | None, message, *, holds_copy: bool | None = None) -
     if holds_copy is not None:
         return holds_copy
     return deliveries_visible_to(actor).filter(message_id=message.pk).exists()
+
+
+# --- Attendance (preau.attendance: roll calls, absences, justifications, discipline; docs/attendance.md) ---------
+
+# Vie scolaire: the staff functions that follow their establishment's attendance (take any roll call over, record
+# and edit absences, decide justifications, punish). Leadership alone gives sanctions (warning, reprimand,
+# temporary exclusion). ENT admins and the global admin have no access to attendance (it is not technical data).
+ATTENDANCE_MANAGER_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE}
+ATTENDANCE_SANCTION_FUNCTIONS = set(_LEADERSHIP)
+# Exemptions (e.g. from PE, with a medical certificate) are also recorded by the school nurse.
+EXEMPTION_RECORDER_FUNCTIONS = ATTENDANCE_MANAGER_FUNCTIONS | {StaffFunction.NURSE}
+# Punishments a teacher may give to a pupil they teach (punitions scolaires); vie scolaire gives these too.
+TEACHER_PUNISHMENT_KINDS = frozenset({"extra_work", "detention", "course_exclusion"})
+SANCTION_KINDS = frozenset({"warning", "reprimand", "temp_exclusion"})
+
+
+def attendance_managed_establishment_ids(actor: Actor | None) -> set[int]:
+    if actor is None:
+        return set()
+    return actor.establishments_with_functions(ATTENDANCE_MANAGER_FUNCTIONS)
+
+
+def can_manage_attendance(actor: Actor | None, establishment_id: int | None) -> bool:
+    """CPE, vie scolaire and leadership of the establishment."""
+    return establishment_id is not None and establishment_id in attendance_managed_establishment_ids(actor)
+
+
+def _pupil_establishment_ids(pupil_id: int) -> set[int]:
+    return set(Membership.objects.filter(user_id=pupil_id, role=Role.PUPIL, is_active=True)
+               .values_list("establishment_id", flat=True))
+
+
+def _teaches_pupil(actor: Actor, pupil_id: int, establishment_id: int | None = None) -> bool:
+    if establishment_id is not None and Role.TEACHER not in actor.roles_in(establishment_id):
+        return False
+    classes, groups = actor.taught
+    if not classes and not groups:
+        return False
+    return (ClassEnrolment.objects.filter(pupil_id=pupil_id, school_class_id__in=sorted(classes)).exists()
+            or GroupMembership.objects.filter(pupil_id=pupil_id, group_id__in=sorted(groups)).exists())
+
+
+def can_take_roll_call(actor: Actor | None, course, planned_date=None) -> bool:
+    """A teacher of the course (for an occurrence given a replacement teacher, that teacher instead), or vie
+    scolaire of the course's establishment (taking the roll over). Without `planned_date`: a teacher of the course
+    or the replacement teacher of any of its occurrences. Nobody of another establishment, ever."""
+    from preau.timetable.models import CourseChange
+
+    if actor is None or course is None:
+        return False
+    if can_manage_attendance(actor, course.establishment_id):
+        return True
+    if Role.TEACHER not in actor.roles_in(course.establishment_id):
+        return False
+    replacements = CourseChange.objects.filter(course_id=course.pk, replacement_teacher__isnull=False)
+    if planned_date is not None:
+        replacement = replacements.filter(date=planned_date).values_list("replacement_teacher_id", flat=True).first()
+        if replacement is not None:
+            return replacement == actor.id
+    elif replacements.filter(replacement_teacher_id=actor.id).exists():
+        return True
+    return any(t.pk == actor.id for t in course.teachers.all())
+
+
+def attendance_pupils_visible_to(actor: Actor | None) -> QuerySet[User]:
+    """Pupils whose attendance the actor reads: themselves, their children (guardians whose link does not deny
+    ATTENDANCE), the pupils they teach, the pupils of the establishments where they are vie scolaire."""
+    if actor is None:
+        return User.objects.none()
+    return pupils_visible_to(actor, Service.ATTENDANCE)
+
+
+def access_attendance_pupil(actor: Actor | None, pupil_id) -> User:
+    try:
+        return attendance_pupils_visible_to(actor).get(pk=int(pupil_id))
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
+def can_read_attendance(actor: Actor | None, pupil: User) -> bool:
+    return actor is not None and can_read_school_data(actor, pupil, Service.ATTENDANCE)
+
+
+def _attendance_q(actor: Actor | None, *, pupil_field: str = "pupil_id",
+                  establishment_field: str = "establishment_id", extra_functions: set[str] | None = None) -> Q | None:
+    """Rows about pupils (records, justifications, punishments, exemptions) the actor reads, always restricted to
+    the actor's own establishments."""
+    if actor is None:
+        return None
+    parts: list[Q] = []
+    if actor.has_role(Role.PUPIL):
+        parts.append(Q(**{pupil_field: actor.id}))
+    children = sorted(actor.child_ids(Service.ATTENDANCE))
+    if children:
+        parts.append(Q(**{f"{pupil_field}__in": children}))
+    classes, groups = actor.taught
+    if classes:
+        parts.append(Q(**{f"{pupil_field}__in": ClassEnrolment.objects.filter(
+            school_class_id__in=sorted(classes)).values("pupil_id")}))
+    if groups:
+        parts.append(Q(**{f"{pupil_field}__in": GroupMembership.objects.filter(
+            group_id__in=sorted(groups)).values("pupil_id")}))
+    managed = actor.establishments_with_functions(ATTENDANCE_MANAGER_FUNCTIONS | (extra_functions or set()))
+    if managed:
+        parts.append(Q(**{f"{establishment_field}__in": sorted(managed)}))
+    q = _any(parts)
+    if q is None:
+        return None
+    return q & Q(**{f"{establishment_field}__in": sorted(actor.establishment_ids())})
+
+
+def _scoped(model, actor: Actor | None, **kwargs):
+    q = _attendance_q(actor, **kwargs)
+    return model.objects.none() if q is None else model.objects.filter(q)
+
+
+def attendance_records_visible_to(actor: Actor | None):
+    from preau.attendance.models import AttendanceRecord
+
+    return _scoped(AttendanceRecord, actor)
+
+
+def access_attendance_record(actor: Actor | None, record_id):
+    return _access_in(attendance_records_visible_to(actor).select_related("pupil", "reason"), record_id)
+
+
+def justifications_visible_to(actor: Actor | None):
+    from preau.attendance.models import Justification
+
+    return _scoped(Justification, actor)
+
+
+def punishments_visible_to(actor: Actor | None):
+    from preau.attendance.models import Punishment
+
+    return _scoped(Punishment, actor)
+
+
+def exemptions_visible_to(actor: Actor | None):
+    from preau.attendance.models import Exemption
+
+    return _scoped(Exemption, actor, extra_functions={StaffFunction.NURSE})
+
+
+def exit_regimes_visible_to(actor: Actor | None):
+    from preau.attendance.models import ExitRegime
+
+    return _scoped(ExitRegime, actor, establishment_field="school_year__establishment_id")
+
+
+def incidents_visible_to(actor: Actor | None):
+    """Incidents (their facts may name other pupils): vie scolaire of the establishment, and whoever reported them
+    while they still work there. Families see the punishments, not the incident reports."""
+    from preau.attendance.models import Incident
+
+    if actor is None:
+        return Incident.objects.none()
+    parts = []
+    managed = attendance_managed_establishment_ids(actor)
+    if managed:
+        parts.append(Q(establishment_id__in=sorted(managed)))
+    working = actor.establishment_ids(Role.TEACHER, Role.STAFF)
+    if working:
+        parts.append(Q(reported_by_id=actor.id, establishment_id__in=sorted(working)))
+    q = _any(parts)
+    return Incident.objects.none() if q is None else Incident.objects.filter(q)
+
+
+def _access_in(queryset, object_id):
+    try:
+        return queryset.get(pk=int(object_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def access_justification(actor: Actor | None, justification_id):
+    return _access_in(justifications_visible_to(actor).select_related("pupil", "reason"), justification_id)
+
+
+def access_punishment(actor: Actor | None, punishment_id):
+    return _access_in(punishments_visible_to(actor).select_related("pupil"), punishment_id)
+
+
+def access_exemption(actor: Actor | None, exemption_id):
+    return _access_in(exemptions_visible_to(actor).select_related("pupil", "subject"), exemption_id)
+
+
+def access_incident(actor: Actor | None, incident_id):
+    return _access_in(incidents_visible_to(actor), incident_id)
+
+
+def can_justify(actor: Actor | None, pupil: User) -> bool:
+    """A guardian with parental authority whose link does not deny ATTENDANCE, or vie scolaire of the pupil's
+    establishment."""
+    if actor is None or pupil is None:
+        return False
+    for link in actor.child_links:
+        if link.pupil_id == pupil.pk and link.legal_authority and link.allows(Service.ATTENDANCE):
+            return True
+    managed = attendance_managed_establishment_ids(actor)
+    return bool(managed) and bool(managed & _pupil_establishment_ids(pupil.pk))
+
+
+def can_decide_justification(actor: Actor | None, justification) -> bool:
+    return actor is not None and can_manage_attendance(actor, justification.establishment_id)
+
+
+def punishment_kinds_for(actor: Actor | None, pupil: User, establishment_id: int | None = None) -> set[str]:
+    """The kinds of punishment the actor may give this pupil: leadership all of them; CPE and vie scolaire the
+    punishments (extra work, detention, course exclusion); the pupil's teachers the same."""
+    if actor is None or pupil is None:
+        return set()
+    establishments = _pupil_establishment_ids(pupil.pk)
+    if establishment_id is not None:
+        establishments &= {establishment_id}
+    if establishments & actor.establishments_with_functions(ATTENDANCE_SANCTION_FUNCTIONS):
+        return set(TEACHER_PUNISHMENT_KINDS | SANCTION_KINDS)
+    if establishments & attendance_managed_establishment_ids(actor):
+        return set(TEACHER_PUNISHMENT_KINDS)
+    if any(_teaches_pupil(actor, pupil.pk, e) for e in establishments):
+        return set(TEACHER_PUNISHMENT_KINDS)
+    return set()
+
+
+def can_punish(actor: Actor | None, pupil: User, kind: str | None = None) -> bool:
+    kinds = punishment_kinds_for(actor, pupil)
+    return bool(kinds) if kind is None else kind in kinds
+
+
+def can_report_incident(actor: Actor | None, establishment_id: int | None) -> bool:
+    """Teachers and staff of the establishment."""
+    return actor is not None and establishment_id is not None and bool(
+        actor.roles_in(establishment_id) & {Role.TEACHER, Role.STAFF})
+
+
+def can_record_exemption(actor: Actor | None, establishment_id: int | None) -> bool:
+    return actor is not None and establishment_id is not None and establishment_id in (
+        actor.establishments_with_functions(EXEMPTION_RECORDER_FUNCTIONS))
+
+
+def can_export_attendance(actor: Actor | None, establishment_id: int | None) -> bool:
+    return can_manage_attendance(actor, establishment_id)
+
+
+# --- Agenda (preau.timetable.agenda: events of the school agenda; docs/agenda.md) ----------------------------------
+
+# Staff functions that write agenda events for their whole establishment (with ENT admins). Teachers write events
+# for the classes and groups they teach.
+AGENDA_WRITER_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE, StaffFunction.SECRETARY}
+
+
+def agenda_publish_scope(actor: Actor, establishment_id: int) -> TargetScope:
+    """Where the actor may place agenda events in the establishment: anywhere (ENT admin, leadership, CPE, vie
+    scolaire, secretary), or only for the classes and groups they teach (teachers)."""
+    if actor.is_global_admin or establishment_id in actor.establishment_ids(Role.ENT_ADMIN):
+        return TargetScope(True)
+    if establishment_id in actor.establishments_with_functions(AGENDA_WRITER_FUNCTIONS):
+        return TargetScope(True)
+    return _taught_scope(actor, establishment_id)
+
+
+def can_write_agenda(actor: Actor | None, establishment_id: int) -> bool:
+    """Whether the actor may create agenda events at all in this establishment (the form is offered)."""
+    return actor is not None and bool(agenda_publish_scope(actor, establishment_id))
+
+
+def _agenda_untargeted_q() -> Q:
+    from django.db.models import Exists, OuterRef
+
+    from preau.timetable.models import AgendaEvent
+
+    return (~Q(Exists(AgendaEvent.classes.through.objects.filter(agendaevent_id=OuterRef("pk"))))
+            & ~Q(Exists(AgendaEvent.groups.through.objects.filter(agendaevent_id=OuterRef("pk")))))
+
+
+def _agenda_targets_q(class_ids, group_ids) -> Q | None:
+    """Events addressed to one of these classes or groups (ids, or querysets of ids)."""
+    from preau.timetable.models import AgendaEvent
+
+    parts = []
+    if class_ids is not None:
+        parts.append(Q(pk__in=AgendaEvent.classes.through.objects.filter(schoolclass_id__in=class_ids)
+                       .values("agendaevent_id")))
+    if group_ids is not None:
+        parts.append(Q(pk__in=AgendaEvent.groups.through.objects.filter(teachinggroup_id__in=group_ids)
+                       .values("agendaevent_id")))
+    return _any(parts)
+
+
+def _agenda_role_q(role: str) -> Q:
+    # audience_roles is a JSON list of Role values; no value is a substring of another once quoted, and the
+    # lookup works alike on SQLite and PostgreSQL (JSON containment does not exist on SQLite).
+    return Q(audience_roles__icontains=f'"{role}"')
+
+
+def agenda_audience_q_for_pupil(pupil_id: int, establishment_ids) -> Q:
+    """Events addressed to a pupil: the pupils of their establishment, or of one of their classes and groups."""
+    classes = ClassEnrolment.objects.filter(pupil_id=pupil_id, school_class__school_year__is_current=True) \
+        .values("school_class_id")
+    groups = GroupMembership.objects.filter(pupil_id=pupil_id, group__school_year__is_current=True) \
+        .values("group_id")
+    return _agenda_role_q(Role.PUPIL) & Q(establishment_id__in=sorted(establishment_ids)) & (
+        _agenda_untargeted_q() | _agenda_targets_q(classes, groups))
+
+
+def agenda_audience_q_for_guardian(child_ids, establishment_ids) -> Q:
+    """Events addressed to the guardians of these children: their establishment's guardians, or those of one of
+    the children's classes and groups."""
+    child_ids = sorted(child_ids)
+    parts = []
+    if establishment_ids:
+        parts.append(Q(establishment_id__in=sorted(establishment_ids)) & _agenda_untargeted_q())
+    if child_ids:
+        parts.append(_agenda_targets_q(
+            ClassEnrolment.objects.filter(pupil_id__in=child_ids, school_class__school_year__is_current=True)
+            .values("school_class_id"),
+            GroupMembership.objects.filter(pupil_id__in=child_ids, group__school_year__is_current=True)
+            .values("group_id")))
+    q = _any(parts)
+    return _agenda_role_q(Role.GUARDIAN) & q if q is not None else Q(pk__in=[])
+
+
+def _agenda_audience_q(actor: Actor) -> Q | None:
+    """Events whose audience includes the actor, by role; staff and ENT admins see all their establishment's."""
+    parts: list[Q] = []
+    wide = actor.establishment_ids(Role.STAFF, Role.ENT_ADMIN)
+    if wide:
+        parts.append(Q(establishment_id__in=sorted(wide)))
+    pupil_establishments = actor.establishment_ids(Role.PUPIL)
+    if pupil_establishments:
+        parts.append(agenda_audience_q_for_pupil(actor.id, pupil_establishments))
+    guardian_establishments = actor.establishment_ids(Role.GUARDIAN)
+    if guardian_establishments:
+        # The agenda is part of the timetable service: a link that denies it hides the child's class events.
+        parts.append(agenda_audience_q_for_guardian(actor.child_ids(Service.TIMETABLE), guardian_establishments))
+    teacher_establishments = actor.establishment_ids(Role.TEACHER)
+    if teacher_establishments:
+        classes, groups = actor.taught
+        teacher_targets = _agenda_targets_q(sorted(classes), sorted(groups))
+        parts.append(_agenda_role_q(Role.TEACHER) & Q(establishment_id__in=sorted(teacher_establishments)) & (
+            _agenda_untargeted_q() | teacher_targets))
+    return _any(parts)
+
+
+def _agenda_manage_q(actor: Actor) -> Q | None:
+    parts = []
+    whole = actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(AGENDA_WRITER_FUNCTIONS)
+    if whole:
+        parts.append(Q(establishment_id__in=sorted(whole)))
+    teaching = actor.establishment_ids(Role.TEACHER)
+    if teaching:
+        parts.append(Q(created_by_id=actor.id, establishment_id__in=sorted(teaching)))
+    return _any(parts)
+
+
+def agenda_events_visible_to(actor: Actor | None):
+    """Agenda events the actor may read: those whose audience includes them (roles of the establishment,
+    restricted to classes/groups when the event has some: their pupils, their guardians, their teachers), every
+    event of the establishments where they are staff or ENT admin, and those they manage."""
+    from preau.timetable.models import AgendaEvent
+
+    if actor is None:
+        return AgendaEvent.objects.none()
+    if actor.is_global_admin:
+        return AgendaEvent.objects.all()
+    q = _any([part for part in (_agenda_audience_q(actor), _agenda_manage_q(actor)) if part is not None])
+    return AgendaEvent.objects.none() if q is None else AgendaEvent.objects.filter(q)
+
+
+def agenda_events_manageable_by(actor: Actor | None):
+    """Events the actor may edit or delete: every event of the establishments where they write for everyone, and
+    for a teacher the events they created, while they still teach in the establishment."""
+    from preau.timetable.models import AgendaEvent
+
+    if actor is None:
+        return AgendaEvent.objects.none()
+    if actor.is_global_admin:
+        return AgendaEvent.objects.all()
+    q = _agenda_manage_q(actor)
+    return AgendaEvent.objects.none() if q is None else AgendaEvent.objects.filter(q)
+
+
+def access_agenda_event(actor: Actor | None, event_id, *, manage: bool = False):
+    """An agenda event the actor may read (or, with manage=True, edit), or 404."""
+    queryset = agenda_events_manageable_by(actor) if manage else agenda_events_visible_to(actor)
+    try:
+        return queryset.select_related("establishment", "created_by").get(pk=int(event_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def can_manage_agenda_event(actor: Actor | None, event) -> bool:
+    return actor is not None and agenda_events_manageable_by(actor).filter(pk=event.pk).exists()
