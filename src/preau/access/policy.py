@@ -1375,3 +1375,219 @@ def access_agenda_event(actor: Actor | None, event_id, *, manage: bool = False):
 
 def can_manage_agenda_event(actor: Actor | None, event) -> bool:
     return actor is not None and agenda_events_manageable_by(actor).filter(pk=event.pk).exists()
+
+
+# --- Timetable (preau.timetable: courses, occurrences, rooms, calendars; docs/timetable.md) ------------------------
+
+# Who sets the timetable up (courses, calendar, imports): leadership and ENT admins. Who changes one occurrence
+# (cancel, move, replace): the same plus vie scolaire. Reading is not sensitive data (no audit) but stays scoped:
+# a pupil reads their own, a guardian their children's (unless the link denies TIMETABLE), the teachers, staff and
+# ENT admins of the establishment read every pupil, class, group, room and teacher of it; nobody reads another
+# establishment's.
+TIMETABLE_MANAGER_FUNCTIONS = set(_LEADERSHIP)
+OCCURRENCE_CHANGER_FUNCTIONS = _LEADERSHIP | {StaffFunction.CPE, StaffFunction.VIE_SCOLAIRE}
+TIMETABLE_WIDE_ROLES = {Role.TEACHER, Role.STAFF, Role.ENT_ADMIN}
+
+
+def timetable_establishment_ids(actor: Actor | None) -> set[int]:
+    """Establishments whose whole timetable (classes, groups, rooms, teachers, pupils) the actor reads."""
+    if actor is None:
+        return set()
+    return actor.establishment_ids(*TIMETABLE_WIDE_ROLES)
+
+
+def timetable_pupils_visible_to(actor: Actor | None) -> QuerySet[User]:
+    """Pupils whose timetable the actor may read."""
+    if actor is None:
+        return User.objects.none()
+    if actor.is_global_admin:
+        return User.objects.filter(is_active=True, memberships__role=Role.PUPIL).distinct()
+    parts = [_school_data_q(actor, Service.TIMETABLE)]
+    wide = timetable_establishment_ids(actor)
+    if wide:
+        parts.append(Q(pk__in=Membership.objects.filter(establishment_id__in=sorted(wide), role=Role.PUPIL,
+                                                        is_active=True).values("user_id")))
+    q = _any([part for part in parts if part is not None])
+    return User.objects.none() if q is None else User.objects.filter(q, is_active=True)
+
+
+def can_read_timetable(actor: Actor | None, pupil: User) -> bool:
+    if actor is None or pupil is None:
+        return False
+    if pupil.pk == actor.id and actor.has_role(Role.PUPIL):
+        return True
+    if pupil.pk in actor.child_ids(Service.TIMETABLE):
+        return True
+    return timetable_pupils_visible_to(actor).filter(pk=pupil.pk).exists()
+
+
+def access_timetable_pupil(actor: Actor | None, pupil_id) -> User:
+    try:
+        return timetable_pupils_visible_to(actor).get(pk=int(pupil_id))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        raise Http404 from None
+
+
+def timetable_teachers_visible_to(actor: Actor | None) -> QuerySet[User]:
+    """Teachers whose timetable the actor may read: themselves; teachers of the establishments where the actor
+    works (teacher, staff) or is ENT admin."""
+    if actor is None:
+        return User.objects.none()
+    teachers = Membership.objects.filter(role=Role.TEACHER, is_active=True)
+    if actor.is_global_admin:
+        return User.objects.filter(pk__in=teachers.values("user_id"), is_active=True)
+    q = Q(pk=actor.id)
+    wide = timetable_establishment_ids(actor)
+    if wide:
+        q |= Q(pk__in=teachers.filter(establishment_id__in=sorted(wide)).values("user_id"))
+    return User.objects.filter(q, is_active=True)
+
+
+def can_read_teacher_timetable(actor: Actor | None, teacher: User) -> bool:
+    if actor is None or teacher is None:
+        return False
+    return teacher.pk == actor.id or timetable_teachers_visible_to(actor).filter(pk=teacher.pk).exists()
+
+
+def access_timetable_teacher(actor: Actor | None, teacher_id) -> User:
+    try:
+        return timetable_teachers_visible_to(actor).get(pk=int(teacher_id))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        raise Http404 from None
+
+
+def timetable_classes_visible_to(actor: Actor | None) -> QuerySet[SchoolClass]:
+    """Classes whose timetable the actor reads: all of their establishments (teachers, staff, ENT admins), their
+    own (pupils), their children's (guardians allowed TIMETABLE)."""
+    if actor is None:
+        return SchoolClass.objects.none()
+    if actor.is_global_admin:
+        return SchoolClass.objects.all()
+    q = Q(establishment_id__in=sorted(timetable_establishment_ids(actor))) | Q(pk__in=sorted(actor.own_class_ids))
+    children = actor.child_ids(Service.TIMETABLE)
+    if children:
+        q |= Q(pk__in=ClassEnrolment.objects.filter(pupil_id__in=sorted(children)).values("school_class_id"))
+    return SchoolClass.objects.filter(q)
+
+
+def access_timetable_class(actor: Actor | None, class_id) -> SchoolClass:
+    try:
+        return timetable_classes_visible_to(actor).select_related("establishment", "school_year").get(
+            pk=int(class_id))
+    except (ValueError, TypeError, OverflowError, SchoolClass.DoesNotExist):
+        raise Http404 from None
+
+
+def timetable_groups_visible_to(actor: Actor | None) -> QuerySet[TeachingGroup]:
+    if actor is None:
+        return TeachingGroup.objects.none()
+    if actor.is_global_admin:
+        return TeachingGroup.objects.all()
+    q = Q(establishment_id__in=sorted(timetable_establishment_ids(actor)))
+    pupil_ids = set(actor.child_ids(Service.TIMETABLE))
+    if actor.has_role(Role.PUPIL):
+        pupil_ids.add(actor.id)
+    if pupil_ids:
+        q |= Q(pk__in=GroupMembership.objects.filter(pupil_id__in=sorted(pupil_ids)).values("group_id"))
+    return TeachingGroup.objects.filter(q)
+
+
+def access_timetable_group(actor: Actor | None, group_id) -> TeachingGroup:
+    try:
+        return timetable_groups_visible_to(actor).select_related("establishment", "school_year").get(
+            pk=int(group_id))
+    except (ValueError, TypeError, OverflowError, TeachingGroup.DoesNotExist):
+        raise Http404 from None
+
+
+def rooms_visible_to(actor: Actor | None):
+    """Rooms (their timetable, the free-room finder): staff, teachers and ENT admins of the establishment."""
+    from preau.timetable.models import Room
+
+    if actor is None:
+        return Room.objects.none()
+    if actor.is_global_admin:
+        return Room.objects.all()
+    return Room.objects.filter(establishment_id__in=sorted(timetable_establishment_ids(actor)))
+
+
+def access_room(actor: Actor | None, room_id):
+    queryset = rooms_visible_to(actor)
+    try:
+        return queryset.select_related("establishment").get(pk=int(room_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def can_find_free_rooms(actor: Actor | None, establishment_id: int | None) -> bool:
+    if actor is None or establishment_id is None:
+        return False
+    return actor.is_global_admin or establishment_id in timetable_establishment_ids(actor)
+
+
+def timetable_managed_establishment_ids(actor: Actor | None) -> set[int] | None:
+    """Establishments whose courses and calendar the actor sets up; None = all (global admin)."""
+    if actor is None:
+        return set()
+    if actor.is_global_admin:
+        return None
+    return actor.establishment_ids(Role.ENT_ADMIN) | actor.establishments_with_functions(TIMETABLE_MANAGER_FUNCTIONS)
+
+
+def can_manage_timetable(actor: Actor | None, establishment_id: int | None) -> bool:
+    """ENT admin, head, deputy, director of the establishment: courses, calendar, imports."""
+    if actor is None or establishment_id is None:
+        return False
+    ids = timetable_managed_establishment_ids(actor)
+    return ids is None or establishment_id in ids
+
+
+def can_change_occurrences(actor: Actor | None, establishment_id: int | None) -> bool:
+    """The timetable managers plus CPE and vie scolaire: cancel, move, replace one occurrence, add an extra
+    course or an exam."""
+    if actor is None or establishment_id is None:
+        return False
+    return (can_manage_timetable(actor, establishment_id)
+            or establishment_id in actor.establishments_with_functions(OCCURRENCE_CHANGER_FUNCTIONS))
+
+
+def courses_visible_to(actor: Actor | None):
+    """Courses the actor may see (pages and API needing one course by id)."""
+    from preau.timetable.models import Course
+
+    if actor is None:
+        return Course.objects.none()
+    if actor.is_global_admin:
+        return Course.objects.all()
+    parts = [Q(establishment_id__in=sorted(timetable_establishment_ids(actor)))]
+    pupil_ids = set(actor.child_ids(Service.TIMETABLE))
+    if actor.has_role(Role.PUPIL):
+        pupil_ids.add(actor.id)
+    if pupil_ids:
+        pupils = sorted(pupil_ids)
+        classes = ClassEnrolment.objects.filter(pupil_id__in=pupils).values("school_class_id")
+        groups = GroupMembership.objects.filter(pupil_id__in=pupils).values("group_id")
+        parts.append(Q(pk__in=Course.classes.through.objects.filter(schoolclass_id__in=classes)
+                       .values("course_id")))
+        parts.append(Q(pk__in=Course.groups.through.objects.filter(teachinggroup_id__in=groups)
+                       .values("course_id")))
+    return Course.objects.filter(_any(parts))
+
+
+def access_course(actor: Actor | None, course_id):
+    queryset = courses_visible_to(actor)
+    try:
+        return queryset.select_related("establishment", "school_year", "subject", "room").get(pk=int(course_id))
+    except (ValueError, TypeError, OverflowError, queryset.model.DoesNotExist):
+        raise Http404 from None
+
+
+def calendars_visible_to(actor: Actor | None):
+    """School calendars (zone, weeks, closed periods): everyone of the establishment reads them."""
+    from preau.timetable.models import SchoolCalendar
+
+    if actor is None:
+        return SchoolCalendar.objects.none()
+    if actor.is_global_admin:
+        return SchoolCalendar.objects.all()
+    return SchoolCalendar.objects.filter(establishment_id__in=sorted(actor.establishment_ids()))
