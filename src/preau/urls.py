@@ -13,6 +13,7 @@ urlpatterns = [
     path("temps-reel/", include("preau.realtime.urls")),
     path("actualites/", include("preau.news.urls")),
     path("carnet/", include("preau.news.liaison_urls")),
+    path("agenda/", include("preau.timetable.agenda_urls")),
     path("messagerie/", include("preau.messaging.moderation_urls")),
     path("messagerie/", include("preau.messaging.urls")),
     *api_urls,

@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from . import errors
 from .auth import API_AUTH
+from .endpoints import agenda as agenda_endpoints
 from .endpoints import directory, imports, me, rollover, tokens
 from .endpoints import messaging as messaging_endpoints
 from .endpoints import messaging_moderation as messaging_moderation_endpoints
@@ -41,3 +42,4 @@ api.add_router("", notification_endpoints.router)
 api.add_router("", news_endpoints.router)
 api.add_router("", messaging_moderation_endpoints.router)
 api.add_router("", messaging_endpoints.router)
+api.add_router("", agenda_endpoints.router)

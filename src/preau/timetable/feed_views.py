@@ -1,0 +1,109 @@
+"""The calendar feed: its settings page (/agenda/abonnement/: create, regenerate, revoke the secret URL) and the
+feed itself (/agenda/ics/<token>.ics), served without a session to calendar clients (docs/agenda.md).
+
+The feed answers 404 for an unknown or revoked token and for a deactivated account (the same answer), 429 past
+PREAU_CALENDAR_FEED_RATE fetches per token (default 60 an hour), and 304 when the client's ETag is current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import ics
+
+SESSION_NEW_TOKEN = "preau_calendar_feed_once"
+DEFAULT_RATE = "60/h"
+PERIODS = {"s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+@login_required
+@never_cache
+def feed_settings(request):
+    """GET: the state of the person's feed (with the full URL right after it was made, once). POST: `action`
+    create (also: regenerate) or revoke."""
+    user = request.user
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("create", "regenerate"):
+            token = ics.feed_token_create(user=user, request=request)
+            request.session[SESSION_NEW_TOKEN] = token
+            messages.success(request, _("Nouveau lien créé. L'ancien lien, s'il y en avait un, ne fonctionne plus.")
+                             if action == "regenerate" else _("Lien d'abonnement créé."))
+        elif action == "revoke":
+            if ics.feed_token_revoke(user=user, request=request):
+                messages.success(request, _("Lien révoqué : les agendas abonnés ne reçoivent plus rien."))
+        return redirect("agenda:feed_settings")
+    new_token = request.session.pop(SESSION_NEW_TOKEN, None)
+    row = ics.feed_token_of(user)
+    if row is None or (new_token and ics.hash_token(new_token) != row.token_hash):
+        new_token = None
+    return render(request, "timetable/feed/settings.html", {
+        "row": row, "new_url": ics.feed_url(new_token) if new_token else None,
+        "weeks_back": ics.FEED_WEEKS_BACK, "weeks_ahead": ics.FEED_WEEKS_AHEAD,
+    })
+
+
+def _rate() -> tuple[int, int] | None:
+    """PREAU_CALENDAR_FEED_RATE ("N/h", "N/min"...; empty: no limit) as (requests, seconds)."""
+    value = getattr(settings, "PREAU_CALENDAR_FEED_RATE", DEFAULT_RATE)
+    if not value:
+        return None
+    count, _sep, period = value.partition("/")
+    return int(count), PERIODS.get(period.strip(), 3600)
+
+
+def _allowed(token_hash: str) -> tuple[bool, int]:
+    """Count one fetch of this token in a fixed window of the cache: (allowed, seconds until the window ends)."""
+    rate = _rate()
+    if rate is None:
+        return True, 0
+    limit, period = rate
+    now = time.time()
+    window = int(now // period)
+    key = f"preau:calendar-feed:rate:{token_hash}:{window}"
+    cache.add(key, 0, period + 1)
+    try:
+        current = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, period + 1)
+        current = 1
+    return current <= limit, max(1, int((window + 1) * period - now))
+
+
+@require_GET
+def feed(request, token: str):
+    """The feed, for calendar clients: no session or cookie needed, the token is the credential."""
+    row = ics.feed_token_lookup(token)
+    if row is None:
+        raise Http404
+    allowed, wait = _allowed(row.token_hash)
+    if not allowed:
+        response = HttpResponse(_("Trop de requêtes : réessayez plus tard."), status=429,
+                                content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(wait)
+        return response
+    ics.touch(row)
+    body = ics.build_feed(row.user)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="preau.ics"'
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=900"
+    response["X-Robots-Tag"] = "noindex"
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
