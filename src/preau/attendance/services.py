@@ -1075,3 +1075,10 @@ def set_exit_regime(*, pupil, by, regime: str, may_leave_when_no_course: bool = 
                          body=row.get_regime_display(), establishment_id=establishment_id,
                          source_for=lambda _p: f"attendance.exit_regime:{row.pk}:{uuid.uuid4().hex[:8]}")
     return row
+
+
+def record_attendance_read(*, actor, pupil, request=None, establishment_id: int | None = None):
+    """See `selectors.record_attendance_read` (here too for the pages)."""
+    from .selectors import record_attendance_read as log_read
+
+    return log_read(actor=actor, pupil=pupil, request=request, establishment_id=establishment_id)
