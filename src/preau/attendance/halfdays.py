@@ -81,7 +81,10 @@ class _Calendars:
 
     def split(self, establishment_id: int, day: datetime.date) -> datetime.time:
         calendar = self.calendar(establishment_id, day)
-        return (calendar.half_day_split if calendar is not None and calendar.half_day_split else DEFAULT_SPLIT)
+        split = calendar.half_day_split if calendar is not None else None
+        if isinstance(split, str):  # a calendar just created holds the model's default as text
+            split = datetime.time.fromisoformat(split)
+        return split or DEFAULT_SPLIT
 
     def school_days(self, establishment_id: int, first_day: datetime.date, last_day: datetime.date) -> int:
         count, day = 0, first_day
