@@ -816,7 +816,10 @@ def _decide(justification: Justification, *, accept: bool, by, comment: str, now
     justification.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
     records = AttendanceRecord.objects.filter(justifications=justification, state=State.PENDING)
     if accept:
-        records.update(state=State.JUSTIFIED, reason=justification.reason_id, updated_at=now)
+        # A reason that does not justify ("Sans motif") is recorded, and the records stay unjustified.
+        justifies = justification.reason is None or justification.reason.justifies
+        records.update(state=State.JUSTIFIED if justifies else State.UNJUSTIFIED, reason=justification.reason_id,
+                       updated_at=now)
     else:
         records.update(state=State.REFUSED, updated_at=now)
     audit(Action.JUSTIFICATION_DECIDED, actor=by, subject=justification.pupil, request=request,
