@@ -285,3 +285,7 @@ CELERY_BEAT_SCHEDULE.update({
     # Messages still queued after PREAU_MESSAGING_SWEEP_AFTER_SECONDS: delivery enqueued again (messaging/tasks.py).
     "messaging-sweep": {"task": "messaging.sweep_undelivered", "schedule": crontab(minute="*")},
 })
+
+# Timetable (docs/timetable.md): a change to a course occurrence (cancelled, moved, replaced) is notified to the
+# pupils, their guardians and the teachers only when the occurrence (old or new day) is within this many days.
+TIMETABLE_NOTIFY_DAYS = env.integer("TIMETABLE_NOTIFY_DAYS", 7)
