@@ -1591,3 +1591,23 @@ def calendars_visible_to(actor: Actor | None):
     if actor.is_global_admin:
         return SchoolCalendar.objects.all()
     return SchoolCalendar.objects.filter(establishment_id__in=sorted(actor.establishment_ids()))
+
+
+# --- Timetable imports (edt, timetable-csv) -------------------------------------------------------------------
+
+def can_import_timetable(actor: Actor | None, establishment_id: int | None) -> bool:
+    """Who imports an establishment's timetable (EDT export, timetable CSV): its timetable managers (ENT admins,
+    head, deputy, school director) and the global admin. Always for one establishment."""
+    return can_manage_timetable(actor, establishment_id)
+
+
+def timetable_import_runs_visible_to(actor: Actor | None):
+    """Timetable import runs of the establishments whose timetable the actor manages."""
+    from preau.imports.kinds import TIMETABLE_KINDS
+    from preau.imports.models import ImportRun
+
+    ids = timetable_managed_establishment_ids(actor)
+    runs = ImportRun.objects.filter(kind__in=sorted(TIMETABLE_KINDS))
+    if ids is None:
+        return runs
+    return runs.filter(establishment_id__in=sorted(ids)) if ids else ImportRun.objects.none()

@@ -32,4 +32,12 @@ KINDS: dict[str, ImportKind] = {kind.code: kind for kind in (
     ImportKind("be1d", _("BE1D (écoles : élèves, responsables, enseignants)"), "preau.imports.be1d.Be1dImporter",
                True, (".csv", ".txt")),
     ImportKind("csv", _("CSV (colonnes au choix)"), "preau.imports.csvgeneric.CsvImporter", True, (".csv", ".txt")),
+    # Timetables (docs/imports.md, "Timetable imports"): courses of the establishment's current school year.
+    ImportKind("edt", _("Emploi du temps EDT / Pronote (ExportEmploiDuTemps)"),
+               "preau.timetable.importers.edt.EdtImporter", False, (".xml",)),
+    ImportKind("timetable-csv", _("Emploi du temps (CSV)"), "preau.timetable.importers.csv.TimetableCsvImporter",
+               True, (".csv", ".txt")),
 )}
+# Kinds that write the timetable, not the directory: run by the establishment's timetable managers too
+# (policy.can_import_timetable).
+TIMETABLE_KINDS = frozenset({"edt", "timetable-csv"})

@@ -16,7 +16,9 @@ from .report import LEAVING, OUTCOMES
 
 
 def runs_visible(actor, *, establishment_id: int | None = None) -> QuerySet[ImportRun]:
-    queryset = policy.import_runs_visible_to(actor).select_related("establishment", "created_by")
+    # Directory imports are the administrators'; timetable imports also their establishment's timetable managers.
+    queryset = (policy.import_runs_visible_to(actor) | policy.timetable_import_runs_visible_to(actor)).select_related(
+        "establishment", "created_by")
     if establishment_id is not None:
         queryset = queryset.filter(establishment_id=establishment_id)
     return queryset.order_by("-started_at", "-id")
@@ -66,7 +68,7 @@ def can_confirm(actor, run: ImportRun) -> tuple[bool, str]:
     """(may the actor confirm this dry run now, why not in French)."""
     if not run.dry_run:
         return False, ""
-    if not policy.can_import(actor, run.establishment_id, run.kind):
+    if not services.may_import(actor, run.establishment_id, run.kind):
         return False, ""
     refusal = services.confirm_refusal(run)
     return not refusal, refusal

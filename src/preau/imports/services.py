@@ -43,7 +43,7 @@ from preau.audit.services import Action, record
 from preau.directory.models import ClassEnrolment, GuardianLink, SchoolClass
 
 from .engine import RunAborted
-from .kinds import KINDS, ImportKind
+from .kinds import KINDS, TIMETABLE_KINDS, ImportKind
 from .models import ImportRejection, ImportRun, ImportUpload
 from .report import Report
 
@@ -257,6 +257,9 @@ def _new_account_classes(run: ImportRun, *, since, until) -> list[dict]:
 def check_can_import(actor, kind: str, establishment) -> None:
     """Http404 for an establishment the actor does not administer; PermissionDenied for a refused action;
     ValidationError when an ENT admin has not said which of their establishments the files are for."""
+    if kind in TIMETABLE_KINDS:
+        _check_can_import_timetable(actor, establishment)
+        return
     if actor is None or not policy.is_admin(actor):
         raise PermissionDenied(_("L'import de l'annuaire est réservé aux administrateurs."))
     if establishment is not None and not policy.can_administer(actor, establishment.pk):
@@ -268,6 +271,25 @@ def check_can_import(actor, kind: str, establishment) -> None:
         raise ValidationError({"establishment": _("Choisissez l'établissement auquel ces fichiers appartiennent.")})
     if not policy.can_import(actor, establishment.pk if establishment is not None else None, kind):
         raise PermissionDenied(_("Vous ne pouvez pas importer ces fichiers."))
+
+
+def _check_can_import_timetable(actor, establishment) -> None:
+    """Timetables are imported for one establishment, by its timetable managers (policy.can_import_timetable)."""
+    if actor is None:
+        raise PermissionDenied(_("L'import de l'emploi du temps est réservé à la direction et aux administrateurs."))
+    if establishment is None:
+        raise ValidationError({"establishment": _("Choisissez l'établissement de cet emploi du temps.")})
+    if not policy.can_import_timetable(actor, establishment.pk):
+        if policy.is_admin(actor) or policy.timetable_managed_establishment_ids(actor):
+            raise Http404
+        raise PermissionDenied(_("L'import de l'emploi du temps est réservé à la direction et aux administrateurs."))
+
+
+def may_import(actor, establishment_id: int | None, kind: str) -> bool:
+    """Whether the actor may run an import of this kind for this establishment (a confirmation, say)."""
+    if kind in TIMETABLE_KINDS:
+        return policy.can_import_timetable(actor, establishment_id)
+    return policy.can_import(actor, establishment_id, kind)
 
 
 def kind_available(import_kind: ImportKind) -> bool:
