@@ -23,8 +23,12 @@ def actor(user):
     return policy.Actor(user)
 
 
-def add_event(user, school, *, title="Réunion parents-professeurs", day=D(2026, 10, 15), hour=18, classes=(),
-              groups=(), audience_roles=agenda.AUDIENCE_ROLES, **kwargs):
+DAY = D(2026, 10, 15)
+YEAR = (D(2026, 9, 1), D(2027, 7, 4))
+
+
+def add_event(user, school, *, title="Réunion parents-professeurs", day=DAY, hour=18, classes=(), groups=(),
+              audience_roles=agenda.AUDIENCE_ROLES, **kwargs):
     kwargs.setdefault("starts_at", at(day, hour))
     kwargs.setdefault("ends_at", at(day, hour + 2))
     kwargs.setdefault("now", NOW)
@@ -32,7 +36,7 @@ def add_event(user, school, *, title="Réunion parents-professeurs", day=D(2026,
                                       classes=classes, groups=groups, audience_roles=audience_roles, **kwargs)
 
 
-def visible_ids(user, first=D(2026, 9, 1), last=D(2027, 7, 4)) -> set[int]:
+def visible_ids(user, first=YEAR[0], last=YEAR[1]) -> set[int]:
     return {e.pk for e in agenda.events_visible_to(actor(user), first, last)}
 
 

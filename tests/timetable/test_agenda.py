@@ -11,7 +11,10 @@ from preau.directory.testing import make_staff
 from preau.timetable import agenda
 from preau.timetable.models import AgendaEvent
 
-from .fixtures_agenda import NOW, D, actor, add_event, at, notified, visible_ids  # noqa: F401
+from . import fixtures_agenda
+from .fixtures_agenda import NOW, D, actor, add_event, at, visible_ids
+
+notified = fixtures_agenda.notified
 
 pytestmark = pytest.mark.django_db
 

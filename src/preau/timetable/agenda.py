@@ -306,7 +306,7 @@ def _in_range(queryset: QuerySet[AgendaEvent], first_day: datetime.date, last_da
     """Events overlapping the days [first_day, last_day] (local time), ordered, with their targets: 3 queries."""
     start, end = local_midnight(first_day), local_midnight(last_day + datetime.timedelta(days=1))
     return (queryset.filter(Q(starts_at__lt=end) & (Q(ends_at__gt=start) | Q(starts_at__gte=start)))
-            .select_related("establishment")
+            .select_related("establishment", "created_by")
             .prefetch_related(Prefetch("classes", queryset=SchoolClass.objects.order_by("level", "code")),
                               Prefetch("groups", queryset=TeachingGroup.objects.order_by("code")))
             .order_by("starts_at", "ends_at", "pk"))

@@ -85,7 +85,7 @@ def agenda_event(request, event_id):
 
 
 def _audience_labels(event) -> list[str]:
-    labels = dict((value, str(label)) for value, label in AgendaEventForm.base_fields["audience_roles"].choices)
+    labels = {value: str(label) for value, label in AgendaEventForm.base_fields["audience_roles"].choices}
     return [labels[role] for role in event.audience_roles if role in labels]
 
 

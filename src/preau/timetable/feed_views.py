@@ -41,9 +41,8 @@ def feed_settings(request):
             request.session[SESSION_NEW_TOKEN] = token
             messages.success(request, _("Nouveau lien créé. L'ancien lien, s'il y en avait un, ne fonctionne plus.")
                              if action == "regenerate" else _("Lien d'abonnement créé."))
-        elif action == "revoke":
-            if ics.feed_token_revoke(user=user, request=request):
-                messages.success(request, _("Lien révoqué : les agendas abonnés ne reçoivent plus rien."))
+        elif action == "revoke" and ics.feed_token_revoke(user=user, request=request):
+            messages.success(request, _("Lien révoqué : les agendas abonnés ne reçoivent plus rien."))
         return redirect("agenda:feed_settings")
     new_token = request.session.pop(SESSION_NEW_TOKEN, None)
     row = ics.feed_token_of(user)

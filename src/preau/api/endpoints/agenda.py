@@ -103,8 +103,8 @@ def event_detail_out(actor, event: AgendaEvent) -> dict:
 
 def _kwargs(data: AgendaEventIn) -> dict:
     return {"title": data.title, "kind": data.kind, "description": data.description, "location": data.location,
-            "starts_at": data.starts_at, "ends_at": data.ends_at, "all_day": data.all_day, "audience_roles": data.audience_roles, "classes": data.classes,
-            "groups": data.groups}
+            "starts_at": data.starts_at, "ends_at": data.ends_at, "all_day": data.all_day,
+            "audience_roles": data.audience_roles, "classes": data.classes, "groups": data.groups}
 
 
 def _detail(actor, event_id: int) -> AgendaEvent:
