@@ -44,6 +44,8 @@ SERVICE_TILES: list[Tile] = [
          "news:list", frozenset()),
     Tile("liaison", _("Carnet de liaison"), _("Les mots de l'établissement aux familles, à signer"),
          "liaison:carnet", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF})),
+    Tile("timetable", _("Emploi du temps"), _("Les cours de la semaine et leurs changements, les salles libres"),
+         "timetable:week", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF, Role.ENT_ADMIN})),
     Tile("attendance_family", _("Absences et vie scolaire"),
          _("Absences, retards et leur justification, punitions, dispenses, régime de sortie"),
          "attendance:family", frozenset({Role.PUPIL, Role.GUARDIAN})),
