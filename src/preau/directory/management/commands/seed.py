@@ -63,6 +63,7 @@ class Command(BaseCommand):
                                    batch_size=options["batch_size"])
         report = seed_directory(seed_options, progress=self.stdout.write)
         self._summary(report)
+        self._seed_agenda(seed_options)
         if options["print_accounts"] or options["accounts"]:
             entries, note = sample_accounts(seed=seed_options.seed, password=seed_options.password)
             if options["print_accounts"]:
@@ -71,6 +72,14 @@ class Command(BaseCommand):
                 path = Path(options["accounts"])
                 path.write_text(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
                 self.stdout.write(f"Comptes de démonstration écrits dans {path}.")
+
+    def _seed_agenda(self, seed_options):
+        """Demo events of the school agenda (preau.timetable.agenda_seeding), for establishments without any."""
+        from preau.timetable.agenda_seeding import seed_agenda
+
+        created = seed_agenda(seed_options.seed)
+        if created:
+            self.stdout.write(f"Agenda : {created} événements de démonstration.")
 
     def _summary(self, report):
         skipped = len(report.units) - report.created_units
