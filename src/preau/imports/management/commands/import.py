@@ -15,14 +15,16 @@ from preau.imports.kinds import KINDS
 
 
 class Command(BaseCommand):
-    help = ("Importe des fichiers de l'annuaire (aaf, siecle, sts, be1d, csv) et affiche le compte rendu. "
+    help = ("Importe des fichiers de l'annuaire (aaf, siecle, sts, be1d, csv) ou l'emploi du temps (edt, "
+            "timetable-csv) et affiche le compte rendu. "
             "Sort en erreur seulement si rien n'a pu être importé.")
 
     def add_arguments(self, parser):
         parser.add_argument("kind", help="Type de fichiers : " + ", ".join(KINDS))
         parser.add_argument("files", nargs="+", help="Fichiers à importer")
         parser.add_argument("--dry-run", action="store_true", help="Simulation : rien n'est enregistré.")
-        parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d et csv).")
+        parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d, csv et "
+                                          "timetable-csv).")
         parser.add_argument("--option", action="append", default=[], metavar="CLÉ=VALEUR",
                             help="Option de l'import (répétable), par exemple --option profile=pupil "
                                  "--option full=true.")
