@@ -14,6 +14,7 @@ from .endpoints import messaging as messaging_endpoints
 from .endpoints import messaging_moderation as messaging_moderation_endpoints
 from .endpoints import news as news_endpoints
 from .endpoints import notifications as notification_endpoints
+from .endpoints import timetable as timetable_endpoints
 from .throttling import PersonThrottle
 
 api = NinjaAPI(
@@ -43,3 +44,4 @@ api.add_router("", news_endpoints.router)
 api.add_router("", messaging_moderation_endpoints.router)
 api.add_router("", messaging_endpoints.router)
 api.add_router("", agenda_endpoints.router)
+api.add_router("", timetable_endpoints.router)
