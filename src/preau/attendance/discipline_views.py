@@ -66,11 +66,22 @@ def _pupils_of(actor, establishment):
             .distinct().order_by("last_name", "first_name", "pk"))
 
 
-def _filters(request, actor, establishment):
+def _exemption_pupils(actor, establishment):
+    """The pupils an exemption may be recorded for: every pupil of the establishment, for those the policy lets
+    record exemptions there (vie scolaire, leadership, the nurse, who reads no other attendance data)."""
+    if not policy.can_record_exemption(actor, establishment.pk):
+        return User.objects.none()
+    return (User.objects.filter(is_active=True, memberships__establishment_id=establishment.pk,
+                                memberships__role=Role.PUPIL, memberships__is_active=True)
+            .distinct().order_by("last_name", "first_name", "pk"))
+
+
+def _filters(request, actor, establishment, pupils=None):
     classes = SchoolClass.objects.filter(
         pk__in=policy.classes_visible_to(actor).values("pk"), establishment_id=establishment.pk,
         school_year__is_current=True).order_by("label")
-    form = DisciplineFilterForm(request.GET or None, classes=classes, pupils=_pupils_of(actor, establishment))
+    form = DisciplineFilterForm(request.GET or None, classes=classes,
+                                pupils=pupils if pupils is not None else _pupils_of(actor, establishment))
     return form, *form.chosen()
 
 
@@ -278,7 +289,9 @@ def exemptions(request):
     establishment, elsewhere = _establishment_for(request, _may_see_lists)
     if elsewhere:
         return elsewhere
-    form, school_class, pupil = _filters(request, actor, establishment)
+    recorder = policy.can_record_exemption(actor, establishment.pk)
+    form, school_class, pupil = _filters(request, actor, establishment,
+                                         _exemption_pupils(actor, establishment) if recorder else None)
     rows = _filtered(policy.exemptions_visible_to(actor).filter(establishment_id=establishment.pk),
                      school_class, pupil)
     rows = rows.select_related("pupil", "subject", "created_by").order_by("-first_day", "-pk")
@@ -288,7 +301,7 @@ def exemptions(request):
     _audit_pupil_filter(request, pupil, establishment)
     return render(request, "attendance/discipline/exemptions.html", {
         "page": page, "filters": form, "establishment": establishment,
-        "can_record": policy.can_record_exemption(actor, establishment.pk),
+        "can_record": recorder,
         "items": [{"item": e, "school_class": classes.get(e.pupil_id, "")} for e in items],
     })
 
@@ -300,7 +313,7 @@ def exemption_new(request):
     establishment, elsewhere = _establishment_for(request, policy.can_record_exemption)
     if elsewhere:
         return elsewhere
-    pupils = _pupils_of(actor, establishment)
+    pupils = _exemption_pupils(actor, establishment)
     subjects = Subject.objects.filter(establishment_id=establishment.pk).order_by("label")
     posted = request.method == "POST"
     chosen = None if posted else _chosen_pupil(request, pupils)

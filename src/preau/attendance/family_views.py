@@ -13,9 +13,6 @@ Views parse, ask `preau.access.policy` (every list below is one of its scoped qu
 
 from __future__ import annotations
 
-import datetime
-import mimetypes
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,17 +26,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from preau.access import policy
-from preau.audit.services import record_sensitive_read
 from preau.core import context
-from preau.directory.models import ClassEnrolment, Period, Role, Service
+from preau.directory.models import ClassEnrolment, Role, Service
 
-from . import halfdays, services
+from . import selectors, services
 from .family_forms import DecisionForm, JustifyForm
 from .models import AbsenceReason, AttendanceRecord, Justification
 
 QUEUE_PER_PAGE = 25
-
-FAMILY_JUSTIFICATIONS_SHOWN = 20
+DOCUMENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
+DOCUMENT_ALIASES = {"jpg": ("jpeg",), "jpeg": ("jpg",)}
 
 # The records a family may still justify (a refused justification can be followed by a better one).
 JUSTIFIABLE_STATES = services.JUSTIFIABLE_STATES
@@ -74,13 +70,10 @@ def refused(form, error: PermissionDenied) -> None:
 
 
 def audit_read(request, pupil, establishment_id) -> None:
-    """A staff member read another pupil's attendance data (the audit log's sensitive reads); the pupil and their
-    family reading their own are not logged."""
-    actor = request.actor
-    if pupil.pk == actor.id or pupil.pk in actor.child_ids():
-        return
-    record_sensitive_read(actor=request.user, subject=pupil, target="attendance", request=request,
-                          establishment_id=establishment_id)
+    """Staff or a teacher read another pupil's attendance data: a sensitive read in the audit log (the pupil and
+    their guardians reading their own are not logged)."""
+    selectors.record_attendance_read(actor=request.user, pupil=pupil, request=request,
+                                     establishment_id=establishment_id)
 
 
 def download(field_file, name: str) -> FileResponse:
@@ -90,10 +83,13 @@ def download(field_file, name: str) -> FileResponse:
         handle = field_file.open("rb")
     except (FileNotFoundError, OSError, ValueError):
         raise Http404 from None
-    filename = name or field_file.name.rsplit("/", 1)[-1]
-    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    if content_type not in ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"):
-        content_type = "application/octet-stream"
+    # The stored name's extension is the checked content's (services.check_document); the person's file name is
+    # only shown, and given that extension when it claims another.
+    stored_extension = field_file.name.rpartition(".")[2].lower()
+    content_type = DOCUMENT_TYPES.get(stored_extension, "application/octet-stream")
+    filename = name or f"document.{stored_extension}"
+    if filename.rpartition(".")[2].lower() not in {stored_extension, *DOCUMENT_ALIASES.get(stored_extension, ())}:
+        filename = f"{filename}.{stored_extension}"
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -176,49 +172,26 @@ def _chosen_period(request, periods):
     return periods[0] if periods else None
 
 
-def _bounds(day_first: datetime.date, day_last: datetime.date):
-    tz = timezone.get_current_timezone()
-    return (datetime.datetime.combine(day_first, datetime.time.min, tzinfo=tz),
-            datetime.datetime.combine(day_last + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz))
-
-
 def _family_page(request, pupil, children):
     actor = request.actor
-    enrolment = current_enrolment(pupil)
-    year = enrolment.school_class.school_year if enrolment is not None else None
-    periods = list(Period.objects.filter(school_year=year).order_by("index")) if year is not None else []
+    year = selectors.pupil_year(pupil)
+    periods = selectors.periods_of(year) if year is not None else []
     period = _chosen_period(request, periods)
-    records = policy.attendance_records_visible_to(actor).filter(pupil_id=pupil.pk)
-    counts = None
-    if period is not None:
-        start, end = _bounds(period.start, period.end)
-        records = records.filter(starts_at__lt=end, ends_at__gte=start)
-        counts = halfdays.half_day_counts([pupil], period.start, period.end).get(pupil.pk)
-    records = list(records.select_related("reason", "course__subject").order_by("-starts_at")[:200])
-    year_start = _bounds(year.start, year.end)[0] if year is not None else None
-    punishments = policy.punishments_visible_to(actor).filter(pupil_id=pupil.pk).select_related("set_by")
-    exemptions = policy.exemptions_visible_to(actor).filter(pupil_id=pupil.pk).select_related("subject")
-    if year is not None:
-        punishments = punishments.filter(set_at__gte=year_start)
-        exemptions = exemptions.filter(last_day__gte=year.start)
-    exit_regime = (policy.exit_regimes_visible_to(actor).filter(pupil_id=pupil.pk, school_year=year).first()
-                   if year is not None else None)
-    sent = list(policy.justifications_visible_to(actor).filter(pupil_id=pupil.pk)
-                .select_related("reason").prefetch_related("records")
-                .order_by("-submitted_at")[:FAMILY_JUSTIFICATIONS_SHOWN])
+    summary = selectors.pupil_summary(pupil, period)  # the pupil is the actor's own or their child (asked above)
     can_justify = policy.can_justify(actor, pupil)
+    records = summary["records"]
     return render(request, "attendance/family/page.html", {
-        "pupil": pupil, "school_class": enrolment.school_class if enrolment else None,
+        "pupil": pupil, "school_class": class_labels([pupil.pk]).get(pupil.pk, ""),
         "is_self": pupil.pk == actor.id,
         "children": [{"pupil": c, "current": c.pk == pupil.pk} for c in children],
-        "periods": periods, "period": period, "counts": counts, "can_justify": can_justify,
+        "periods": periods, "period": period, "counts": summary["counts"], "can_justify": can_justify,
         "records": [{"record": r, "state": state_badge(RECORD_STATES, r.state),
                      "justifiable": can_justify and r.state in JUSTIFIABLE_STATES} for r in records],
         "any_justifiable": can_justify and any(r.state in JUSTIFIABLE_STATES for r in records),
-        "justifications": [{"item": j, "state": state_badge(JUSTIFICATION_STATES, j.state)} for j in sent],
-        "punishments": list(punishments.order_by("-set_at")),
-        "exemptions": list(exemptions.order_by("-first_day")),
-        "exit_regime": exit_regime,
+        "justifications": [{"item": j, "state": state_badge(JUSTIFICATION_STATES, j.state)}
+                           for j in summary["justifications"]],
+        "punishments": summary["punishments"], "exemptions": summary["exemptions"],
+        "exit_regime": summary["exit_regime"],
     })
 
 
@@ -294,10 +267,7 @@ def justifications(request):
     if state_key not in QUEUE_STATES:
         state_key = "a-examiner"
     state = QUEUE_STATES[state_key]
-    rows = (policy.justifications_visible_to(actor)
-            .filter(establishment_id=establishment.pk, state=state)
-            .select_related("pupil", "reason", "submitted_by", "decided_by")
-            .prefetch_related("records")
+    rows = (selectors.justifications_for(actor, establishment_id=establishment.pk, state=state)
             .order_by("submitted_at" if state == Justification.State.PENDING else "-decided_at", "pk"))
     page = Paginator(rows, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
     items = list(page.object_list)
