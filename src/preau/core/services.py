@@ -46,6 +46,8 @@ SERVICE_TILES: list[Tile] = [
          "liaison:carnet", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF})),
     Tile("timetable", _("Emploi du temps"), _("Les cours de la semaine et leurs changements, les salles libres"),
          "timetable:week", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF, Role.ENT_ADMIN})),
+    Tile("agenda", _("Agenda"), _("Réunions, sorties, conseils de classe, examens ; l'abonnement pour votre téléphone"),
+         "agenda:list", frozenset({Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF, Role.ENT_ADMIN})),
     Tile("attendance_family", _("Absences et vie scolaire"),
          _("Absences, retards et leur justification, punitions, dispenses, régime de sortie"),
          "attendance:family", frozenset({Role.PUPIL, Role.GUARDIAN})),

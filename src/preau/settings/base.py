@@ -289,3 +289,7 @@ CELERY_BEAT_SCHEDULE.update({
 # Timetable (docs/timetable.md): a change to a course occurrence (cancelled, moved, replaced) is notified to the
 # pupils, their guardians and the teachers only when the occurrence (old or new day) is within this many days.
 TIMETABLE_NOTIFY_DAYS = env.integer("TIMETABLE_NOTIFY_DAYS", 7)
+
+# Agenda and calendar feed (docs/agenda.md): fetches of one feed URL allowed per window ("N/min", "N/h"; empty: no
+# limit); calendar clients poll every few minutes to a few hours.
+PREAU_CALENDAR_FEED_RATE = env.get("PREAU_CALENDAR_FEED_RATE", "60/h")

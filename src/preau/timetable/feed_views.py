@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import ics
 
@@ -81,7 +81,7 @@ def _allowed(token_hash: str) -> tuple[bool, int]:
     return current <= limit, max(1, int((window + 1) * period - now))
 
 
-@require_GET
+@require_safe
 def feed(request, token: str):
     """The feed, for calendar clients: no session or cookie needed, the token is the credential."""
     row = ics.feed_token_lookup(token)
