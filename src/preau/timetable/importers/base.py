@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 
@@ -70,12 +71,19 @@ class TimetableImporter(DirectoryImporter):
     """Base of the timetable importers. `source` is the Course.source they write ("edt", "csv")."""
 
     labels = LABELS
-    course_source = ""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.school_year: SchoolYear | None = None
         self.current_establishment: Establishment | None = None
+
+    def run(self, paths):
+        for path in paths:
+            self.run_file(Path(path))
+        return self.report
+
+    def run_file(self, path: Path) -> None:
+        raise NotImplementedError
 
     # --- The establishment and its directory ---------------------------------------------------------------
 
@@ -123,7 +131,7 @@ class TimetableImporter(DirectoryImporter):
         self._closed = ([(period.first_day, period.last_day) for period in
                          ClosedPeriod.objects.filter(calendar=calendar)] if calendar is not None else [])
         self._existing = {course.external_id: course for course in Course.objects.filter(
-            establishment=establishment, source=self.course_source).exclude(external_id="").prefetch_related(
+            establishment=establishment, source=self.source).exclude(external_id="").prefetch_related(
             "teachers", "classes", "groups")}
         self._listed: set[str] = set()
         self._kept_prefixes: set[str] = set()
@@ -306,7 +314,7 @@ class TimetableImporter(DirectoryImporter):
         course = self._existing.get(data.key)
         self._listed.add(data.key)
         if course is None:
-            course = Course.objects.create(establishment=self.current_establishment, source=self.course_source,
+            course = Course.objects.create(establishment=self.current_establishment, source=self.source,
                                            external_id=data.key, **fields)
             for name, ids in relations.items():
                 if ids:

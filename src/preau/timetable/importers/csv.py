@@ -56,12 +56,6 @@ def weekday_of(value: str) -> int | None:
 
 class TimetableCsvImporter(TimetableImporter):
     source = "csv"
-    course_source = "csv"
-
-    def run(self, paths):
-        for path in paths:
-            self.run_file(Path(path))
-        return self.report
 
     def run_file(self, path: Path) -> None:
         name = path.name

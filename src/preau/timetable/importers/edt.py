@@ -188,12 +188,6 @@ def _read_record(data: EdtFile, section: str, name: str, element) -> None:
 
 class EdtImporter(TimetableImporter):
     source = "edt"
-    course_source = "edt"
-
-    def run(self, paths):
-        for path in paths:
-            self.run_file(Path(path))
-        return self.report
 
     def run_file(self, path: Path) -> None:
         name = path.name
@@ -294,20 +288,16 @@ class EdtImporter(TimetableImporter):
                     "Enseignant « %(name)s » non trouvé (%(why)s) : ses cours sont importés sans lui.") % {
                     "name": f"{attrs.get('prenom', '')} {attrs.get('nom', '')}".strip() or ident, "why": why})
             self.teachers[ident] = person
-        for ident, (line, attrs, _parts) in data.classes.items():
-            found = self.find_class(attrs.get("nom", ""))
-            if found is None:
-                self.report.reject(name, line, "Classe", _(
-                    "Classe « %(name)s » inconnue dans l'année en cours : ses cours ne sont pas importés pour "
-                    "elle.") % {"name": attrs.get("nom", "") or ident})
-            self.classes[ident] = found
-        for ident, (line, attrs, _classes, _parts) in data.groups.items():
-            found = self.find_group(attrs.get("nom", ""))
-            if found is None:
-                self.report.reject(name, line, "Groupe", _(
-                    "Groupe « %(name)s » inconnu dans l'année en cours : ses cours ne sont pas importés pour "
-                    "lui.") % {"name": attrs.get("nom", "") or ident})
-            self.groups[ident] = found
+        unknown = {"Classe": _("Classe « %(name)s » inconnue dans l'année en cours : ses cours ne sont pas importés "
+                               "pour elle."),
+                   "Groupe": _("Groupe « %(name)s » inconnu dans l'année en cours : ses cours ne sont pas importés "
+                               "pour lui.")}
+        for element, entries, find, found_map in (("Classe", data.classes, self.find_class, self.classes),
+                                                  ("Groupe", data.groups, self.find_group, self.groups)):
+            for ident, (line, attrs, *_members) in entries.items():
+                found_map[ident] = find(attrs.get("nom", ""))
+                if found_map[ident] is None:
+                    self.report.reject(name, line, element, unknown[element] % {"name": attrs.get("nom", "") or ident})
         # A part of a class is the group made of exactly that part, when the file has one.
         self.parts: dict[str, object] = {}
         for ident, (_line, _attrs, classes, parts) in data.groups.items():
