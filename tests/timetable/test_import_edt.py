@@ -311,3 +311,16 @@ def test_edt_missing_week_one_falls_back_and_says_so(edt_world, tmp_path):
     assert report.get("courses", "created") == 4
     assert "Premier jour de la semaine 1 absent ou illisible" in reasons(report)
     assert by_weekday(edt_world, 0).week_pattern == "every"
+
+
+def test_edt_unchanged_reimport_reads_no_row_per_course(edt_world, tmp_path, django_assert_max_num_queries):
+    """Besides each record's savepoint, an unchanged course costs no query (relations prefetched, keys by id)."""
+    many = [course(1 + n % 5, n // 5, 1, 1, ("Professeur", 1, EVERY), ("Classe", 1, EVERY), ("Salle", 1, EVERY))
+            for n in range(40)]
+    text = edt_xml(courses=many)
+    run(tmp_path, text)
+    with django_assert_max_num_queries(2 * (40 + 3) + 40) as context:
+        _run, report = run(tmp_path, text)
+    assert report.get("courses", "unchanged") == 40
+    per_record = [q["sql"] for q in context.captured_queries if "timetable_course" in q["sql"]]
+    assert len(per_record) < 10, per_record

@@ -303,9 +303,12 @@ class TimetableImporter(DirectoryImporter):
             # The file covers part of the year only (a timetable from January): so do its weekly courses.
             valid_from = data.span[0] if data.span[0] > year.start else None
             valid_until = data.span[1] if data.span[1] < year.end else None
+        # Foreign keys by id: comparing an existing course reads no related row.
         fields = {
-            "school_year": year, "kind": Course.Kind.RECURRING, "subject": data.subject,
-            "label": "" if data.subject else data.label[:120], "room": data.room, "weekday": data.weekday,
+            "school_year_id": year.pk, "kind": Course.Kind.RECURRING,
+            "subject_id": data.subject.pk if data.subject else None,
+            "label": "" if data.subject else data.label[:120], "room_id": data.room.pk if data.room else None,
+            "weekday": data.weekday,
             "date": None, "start_time": data.start, "end_time": data.end, "week_pattern": pattern,
             "custom_weeks": custom, "valid_from": valid_from, "valid_until": valid_until,
         }
