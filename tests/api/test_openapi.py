@@ -61,6 +61,30 @@ EXPECTED_OPERATIONS = {
     ("delete", "/api/v1/messaging/drafts/{draft_id}/attachments/{attachment_id}"),
     ("get", "/api/v1/messaging/folders"), ("post", "/api/v1/messaging/folders"),
     ("patch", "/api/v1/messaging/folders/{folder_id}"), ("delete", "/api/v1/messaging/folders/{folder_id}"),
+    # Agenda (agenda).
+    ("get", "/api/v1/agenda"), ("post", "/api/v1/agenda"), ("get", "/api/v1/agenda/{event_id}"),
+    ("put", "/api/v1/agenda/{event_id}"), ("delete", "/api/v1/agenda/{event_id}"),
+    # Attendance (attcore).
+    ("get", "/api/v1/attendance/roll-calls/mine"), ("get", "/api/v1/attendance/roll-calls/{course_id}/{date}"),
+    ("put", "/api/v1/attendance/roll-calls/{course_id}/{date}"),
+    ("get", "/api/v1/attendance/reasons"), ("post", "/api/v1/attendance/reasons"),
+    ("put", "/api/v1/attendance/reasons/{reason_id}"),
+    ("get", "/api/v1/attendance/records"), ("post", "/api/v1/attendance/records"),
+    ("patch", "/api/v1/attendance/records/{record_id}"), ("delete", "/api/v1/attendance/records/{record_id}"),
+    ("get", "/api/v1/attendance/justifications"), ("post", "/api/v1/attendance/justifications"),
+    ("post", "/api/v1/attendance/justifications/{justification_id}/decision"),
+    ("get", "/api/v1/attendance/justifications/{justification_id}/document"),
+    ("get", "/api/v1/attendance/incidents"), ("post", "/api/v1/attendance/incidents"),
+    ("get", "/api/v1/attendance/punishments"), ("post", "/api/v1/attendance/punishments"),
+    ("post", "/api/v1/attendance/punishments/{punishment_id}/served"),
+    ("post", "/api/v1/attendance/punishments/{punishment_id}/cancel"),
+    ("get", "/api/v1/attendance/exemptions"), ("post", "/api/v1/attendance/exemptions"),
+    ("get", "/api/v1/attendance/exemptions/{exemption_id}/document"),
+    ("get", "/api/v1/attendance/pupils/{pupil_id}/exit-regime"),
+    ("put", "/api/v1/attendance/pupils/{pupil_id}/exit-regime"),
+    ("get", "/api/v1/attendance/pupils/{pupil_id}/counts"), ("get", "/api/v1/attendance/classes/{class_id}/counts"),
+    ("get", "/api/v1/attendance/classes/{class_id}/export"), ("post", "/api/v1/attendance/exports"),
+    ("get", "/api/v1/attendance/exports/{token}"), ("get", "/api/v1/attendance/dashboard"),
 }
 
 
