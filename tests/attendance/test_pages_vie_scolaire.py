@@ -65,6 +65,31 @@ def test_dashboard_shows_absent_now_roll_calls_not_taken_and_follow_up(client, w
     assert client.get(roll_call_url(course_a)).status_code == 200
 
 
+def test_dashboard_queries_do_not_grow_with_the_absences(client, world, during, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preau.directory.testing import make_pupil
+
+    one = world.one
+    client.force_login(one.cpe)
+    counts = []
+    for extra in (2, 20):
+        for i in range(extra):
+            pupil = make_pupil(one.class_b, username=f"dash{extra}_{i}")
+            services.record_absence(pupil=pupil, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 18), by=one.cpe,
+                                    now=at(MONDAY, 8))
+        make_course(one, weekday=0, start=T(8), end=T(9), teachers=[one.teacher_b], classes=[one.class_b])
+        client.get("/vie-scolaire/")
+        with CaptureQueriesContext(connection) as queries:
+            html = text(client.get("/vie-scolaire/"))
+        assert html.count("/vie-scolaire/eleve/") >= extra
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(counts[0]):
+        client.get("/vie-scolaire/")
+
+
 def test_dashboard_sends_teachers_to_their_roll_calls_and_families_away(client, world, during):
     one = world.one
     client.force_login(one.teacher_a)
@@ -107,6 +132,10 @@ def test_record_an_absence_over_a_period(client, world, during):
     assert record.source == "vie_scolaire" and record.reason == reason and record.state == "justified"
     assert record.starts_at == at(MONDAY, 8) and record.ends_at == at(MONDAY + datetime.timedelta(2), 18)
     assert "Absence enregistrée pour Léa Martin." in text(client.get(response["Location"]))
+    chosen = text(client.get("/vie-scolaire/absences/nouvelle/", {"eleve": one.pupil_b.pk}))
+    assert f'name="pupil" value="{one.pupil_b.pk}" id="id_pupil_0" checked' in chosen
+    # Somebody outside the vie scolaire's pupils is not offered.
+    assert 'name="pupil"' not in text(client.get("/vie-scolaire/absences/nouvelle/", {"eleve": world.two.pupil_b.pk}))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -164,6 +193,8 @@ def test_pupil_page_for_vie_scolaire_and_their_teachers_is_audited(client, world
         assert "<dd>2</dd>" in counts  # the morning and the afternoon
         assert AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ, actor=reader,
                                          subject=one.pupil_a, target="attendance").count() == 1
+        record_link = f"/vie-scolaire/absences/nouvelle/?eleve={one.pupil_a.pk}"
+        assert (record_link in html) == (reader in (one.cpe, one.head))
 
 
 @pytest.mark.parametrize("who", ["teacher_b", "secretary", "nurse", "pupil_a", "guardian_a", "pupil_b",

@@ -226,9 +226,13 @@ def dashboard(request):
     data = selectors.dashboard(establishment, now)
     not_taken = [{"occurrence": o, "url": reverse("attendance:roll_call", args=[o.course.pk, o.date.isoformat()])}
                  for o in data["roll_calls_not_taken"]]
+    links = [(label, _url(name)) for name, label in (
+        ("attendance:incidents", _("Incidents")), ("attendance:punishments", _("Punitions")),
+        ("attendance:exemptions", _("Dispenses")))]
     return render(request, "attendance/dashboard.html", {
         "establishment": establishment, "now": now, "data": data, "not_taken": not_taken,
         "justifications_url": _url("attendance:justifications"),
+        "links": [{"label": label, "url": url} for label, url in links if url],
     })
 
 
@@ -329,11 +333,34 @@ def pupil(request, pupil_id):
                                      establishment_id=establishment.pk)
     manager = policy.can_manage_attendance(actor, establishment.pk)
     return render(request, "attendance/pupil.html", {
+        "actions": _pupil_actions(actor, subject, establishment, manager),
         "pupil": subject, "school_class": school_class, "establishment": establishment,
         "periods": periods, "period": period, "summary": summary, "is_manager": manager,
         "class_url": reverse("attendance:class_counts", args=[school_class.pk])
         if _can_read_class(actor, school_class) else None,
     })
+
+
+def _pupil_actions(actor, pupil, establishment, manager: bool) -> list[dict]:
+    """Links to the other vie scolaire pages for this pupil (attendance/family_urls.py), when they exist and the
+    actor may use them."""
+    wanted = [
+        ("attendance:record_absence", _("Saisir une absence"), manager, True),
+        ("attendance:incident_new", _("Signaler un incident"),
+         policy.can_report_incident(actor, establishment.pk), True),
+        ("attendance:punishment_new", _("Donner une punition"), policy.can_punish(actor, pupil), True),
+        ("attendance:exemption_new", _("Enregistrer une dispense"),
+         policy.can_record_exemption(actor, establishment.pk), True),
+        ("attendance:exit_regime", _("Régime de sortie"), manager, False),
+    ]
+    actions = []
+    for name, label, allowed, by_query in wanted:
+        if not allowed:
+            continue
+        url = _url(name) if by_query else _url(name, pupil.pk)
+        if url:
+            actions.append({"label": label, "url": f"{url}?eleve={pupil.pk}" if by_query else url})
+    return actions
 
 
 # --- Classes: counts and exports ------------------------------------------------------------------------------
