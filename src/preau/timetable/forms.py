@@ -285,7 +285,8 @@ class ExtraCourseForm(_CourseFields):
                    "room"]
 
     def service_kwargs(self) -> dict:
-        return {**self.common_kwargs(), "kind": self.cleaned_data["kind"], "date": self.cleaned_data["date"]}
+        return {**self.common_kwargs(), "is_exam": self.cleaned_data["kind"] == Course.Kind.EXAM,
+                "date": self.cleaned_data["date"]}
 
 
 class CourseForm(_CourseFields):
@@ -374,10 +375,12 @@ class CourseFilterForm(forms.Form):
 # --- The calendar -------------------------------------------------------------------------------------------------
 
 class ZoneForm(forms.Form):
-    zone = forms.ChoiceField(label=_("Zone de vacances"), choices=SchoolCalendar.Zone.choices, required=False,
+    zone = forms.ChoiceField(label=_("Zone de vacances"),
+                             choices=[(z, label) for z, label in SchoolCalendar.Zone.choices if z],
                              help_text=_("Remplace les vacances scolaires et les jours fériés du calendrier par "
                                          "ceux de la zone ; les journées banalisées ajoutées à la main restent."),
-                             error_messages={"invalid_choice": _("Choisissez une zone de la liste.")})
+                             error_messages={"required": _("Choisissez la zone A, B ou C."),
+                                             "invalid_choice": _("Choisissez la zone A, B ou C.")})
 
 
 class CalendarSettingsForm(forms.Form):

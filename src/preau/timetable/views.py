@@ -389,6 +389,12 @@ def occurrence(request, course_id, date):
     })
 
 
+def _warn(request, warnings) -> None:
+    """Double bookings found by the services: saved anyway, shown as warnings."""
+    for warning in warnings or ():
+        messages.warning(request, warning)
+
+
 def _require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied
@@ -434,7 +440,7 @@ def change(request, course_id, date):
     url = reverse("timetable:occurrence", args=[course.pk, found.date.isoformat()])
     if action == "revert" and found.change is not None:
         try:
-            services.revert_change(course=course, planned_date=found.date, by=request.user)
+            services.revert_change(course=course, planned_date=found.date, by=request.user, request=request)
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -443,14 +449,15 @@ def change(request, course_id, date):
             return redirect(url)
     elif bound is not None and bound.is_valid():
         try:
-            services.change_occurrence(course=course, planned_date=found.date, by=request.user,
-                                       **forms.change_kwargs(bound, found))
+            saved = services.change_occurrence(course=course, planned_date=found.date, by=request.user,
+                                               request=request, **forms.change_kwargs(bound, found))
         except ValidationError as error:
             apply_errors(bound, error)
         except PermissionDenied as error:
             bound.add_error(None, str(error) or _("Vous n'avez pas le droit d'effectuer cette action."))
         else:
             messages.success(request, bound.success_message)
+            _warn(request, getattr(saved, "warnings", ()))
             return redirect(url)
     status = 400 if bound is not None and bound.errors else 200
     return render(request, "timetable/change.html", {
@@ -490,9 +497,10 @@ def extra_create(request):
                                  initial={"date": parse_day(request.GET.get("date"))})
 
     def save(form):
-        course = services.create_extra_course(establishment=establishment, school_year=year, by=request.user,
-                                              **form.service_kwargs())
-        return reverse("timetable:occurrence", args=[course.pk, course.date.isoformat()])
+        saved = services.create_extra_course(establishment=establishment, school_year=year, by=request.user,
+                                             request=request, **form.service_kwargs())
+        _warn(request, saved.warnings)
+        return reverse("timetable:occurrence", args=[saved.course.pk, saved.course.date.isoformat()])
 
     return _form_page(request, form, "timetable/extra_form.html", save,
                       _("Cours ajouté : les personnes concernées sont prévenues."),
@@ -539,8 +547,9 @@ def course_create(request):
     form = forms.CourseForm(request.POST or None, choices=choices)
 
     def save(form):
-        services.create_course(establishment=establishment, school_year=year, by=request.user,
-                               **form.service_kwargs())
+        saved = services.create_course(establishment=establishment, school_year=year, by=request.user,
+                                       request=request, **form.service_kwargs())
+        _warn(request, saved.warnings)
         return reverse("timetable:courses")
 
     return _form_page(request, form, "timetable/course_form.html", save, _("Cours créé."),
@@ -559,7 +568,8 @@ def course_edit(request, course_id):
     form = forms.CourseForm(request.POST or None, choices=choices, initial=forms.CourseForm.initial_for(course))
 
     def save(form):
-        services.update_course(course=course, by=request.user, **form.service_kwargs())
+        saved = services.update_course(course, by=request.user, request=request, **form.service_kwargs())
+        _warn(request, saved.warnings)
         return reverse("timetable:courses")
 
     return _form_page(request, form, "timetable/course_form.html", save, _("Cours enregistré."),
@@ -573,7 +583,7 @@ def course_delete(request, course_id):
 
     course = _managed_course(request, course_id)
     try:
-        services.delete_course(course=course, by=request.user)
+        services.delete_course(course, by=request.user, request=request)
     except (ValidationError, ProtectedError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [])) or _("Ce cours ne peut pas être supprimé."))
         return redirect("timetable:course_edit", course.pk)
@@ -605,26 +615,27 @@ def calendar_setup(request):
     here = reverse("timetable:calendar")
     try:
         if action == "zone" and zone_form.is_valid():
-            services.apply_zone_preset(calendar=calendar, zone=zone_form.cleaned_data["zone"], by=request.user)
+            services.apply_zone_preset(calendar, zone_form.cleaned_data["zone"], by=request.user, request=request)
             messages.success(request, _("Vacances de la zone appliquées au calendrier."))
             return redirect(here)
         if action == "settings" and settings_form.is_valid():
-            services.update_calendar(calendar=calendar, by=request.user, **settings_form.service_kwargs())
+            services.update_calendar(calendar, by=request.user, request=request, **settings_form.service_kwargs())
             messages.success(request, _("Calendrier enregistré ; la liste des semaines est recalculée."))
             return redirect(here)
         if action == "weeks" and weeks_form.is_valid():
-            services.set_week_labels(calendar=calendar, labels=weeks_form.labels(), by=request.user)
+            services.update_calendar(calendar, by=request.user, request=request, week_labels=weeks_form.labels())
             messages.success(request, _("Semaines enregistrées."))
             return redirect(here)
         if action == "period_add" and period_form.is_valid():
-            services.add_closed_period(calendar=calendar, by=request.user, **period_form.service_kwargs())
+            services.add_closed_period(calendar=calendar, by=request.user, request=request,
+                                       **period_form.service_kwargs())
             messages.success(request, _("Période sans cours ajoutée."))
             return redirect(here)
         if action == "period_delete":
             period = selectors.closed_periods_of(calendar).filter(pk=_int(request.POST.get("period"))).first()
             if period is None:
                 raise Http404
-            services.remove_closed_period(period=period, by=request.user)
+            services.delete_closed_period(period, by=request.user, request=request)
             messages.success(request, _("Période sans cours retirée."))
             return redirect(here)
     except ValidationError as error:

@@ -45,32 +45,36 @@ def _now_and_next(load, viewer_id, now) -> dict:
     today = timezone.localdate(now)
     found = load(today, today + datetime.timedelta(days=LOOKAHEAD_DAYS))
     current, upcoming = selectors.current_and_next(found, now)
-    return {"current": _summary(current, viewer_id, today), "next": _summary(upcoming, viewer_id, today)}
+    # The answer holds until the current course ends or the next one starts (then it is asked again).
+    bounds = [o.end for o in (current,) if o is not None] + [o.start for o in (upcoming,) if o is not None]
+    return {"current": _summary(current, viewer_id, today), "next": _summary(upcoming, viewer_id, today),
+            "until": min(bounds) if bounds else None}
 
 
-def _cached(key: str, compute) -> dict:
+def _cached(key: str, now, compute) -> dict:
     value = cache.get(key)
-    if value is None:
+    if value is None or (value["until"] is not None and now >= value["until"]):
         value = compute()
         cache.set(key, value, CACHE_SECONDS)
     return value
 
 
 def home_courses(actor, now=None) -> list[dict]:
-    """[{"who": None | pupil, "current": {...} | None, "next": {...} | None, "url": week url}] for the person."""
+    """[{"who": None | pupil, "current": {...} | None, "next": {...} | None}] for the person: their own courses
+    (pupil, teacher), then each child's (guardian, when the link allows the timetable)."""
     now = now or timezone.now()
-    minute = now.replace(second=0, microsecond=0).isoformat()
+    day = timezone.localdate(now).isoformat()
     rows = []
     if actor.has_role(Role.PUPIL):
-        rows.append({"who": None, **_cached(f"timetable:home:{actor.id}:{minute}", lambda: _now_and_next(
+        rows.append({"who": None, **_cached(f"timetable:home:{actor.id}:{day}", now, lambda: _now_and_next(
             lambda first, last: selectors.occurrences_for_pupil(actor.user, first, last), None, now))})
     elif actor.has_role(Role.TEACHER):
-        rows.append({"who": None, **_cached(f"timetable:home:{actor.id}:{minute}", lambda: _now_and_next(
+        rows.append({"who": None, **_cached(f"timetable:home:{actor.id}:{day}", now, lambda: _now_and_next(
             lambda first, last: selectors.occurrences_for_teacher(actor.user, first, last), actor.id, now))})
     children = [link.pupil for link in actor.child_links if link.allows(Service.TIMETABLE)][:MAX_CHILDREN]
     for child in children:
         rows.append({"who": child, **_cached(
-            f"timetable:home:{actor.id}:{child.pk}:{minute}", lambda child=child: _now_and_next(
+            f"timetable:home:{actor.id}:{child.pk}:{day}", now, lambda child=child: _now_and_next(
                 lambda first, last: selectors.occurrences_for_pupil(child, first, last), None, now))})
     return rows
 
