@@ -10,6 +10,8 @@ from lxml import etree
 from preau.imports import services
 from preau.imports.models import ImportRun
 from preau.timetable.models import Course, CourseChange, Room
+from preau.timetable.occurrences import course_dates, is_school_day
+from preau.timetable.selectors import calendar_for
 
 from .fixtures_edt import (
     EVERY,
@@ -183,6 +185,20 @@ def test_edt_weeks_mapping_every_a_b_and_custom(world, tmp_path):
     assert patterns == {0: "every", 1: "A", 2: "B", 3: "every", 4: "custom"}
     friday = by_weekday(world, 4)
     assert friday.custom_weeks == [week_monday(n).isoformat() for n in (1, 2, 3)]
+    # The occurrence engine plans each course on exactly the export's days that are school days.
+    for weekday, weeks in {0: SCHOOL_WEEKS, 1: a_weeks, 2: b_weeks, 3: range(1, 45), 4: (1, 2, 3)}.items():
+        assert planned(by_weekday(world, weekday), weeks) == expected(world, weekday, weeks), weekday
+
+
+def planned(course_obj, weeks) -> set:
+    calendar = calendar_for(course_obj.school_year)
+    return set(course_dates(course_obj, calendar, calendar.school_year.start, calendar.school_year.end))
+
+
+def expected(world, weekday, weeks) -> set:
+    calendar = calendar_for(world.one.year)
+    days = (week_monday(n) + datetime.timedelta(days=weekday) for n in weeks)
+    return {day for day in days if is_school_day(calendar, day)}
 
 
 def test_edt_without_labels_alternation_is_custom_and_holidays_unknown_make_custom(world, tmp_path):
@@ -197,6 +213,15 @@ def test_edt_without_labels_alternation_is_custom_and_holidays_unknown_make_cust
     patterns = dict(courses(world).values_list("weekday", "week_pattern"))
     assert patterns == {0: "custom", 1: "custom", 2: "every"}
     assert len(by_weekday(world, 1).custom_weeks) == len(a_weeks)
+    for weekday, weeks in {0: SCHOOL_WEEKS, 1: a_weeks, 2: range(1, 45)}.items():
+        assert planned(by_weekday(world, weekday), weeks) == expected(world, weekday, weeks), weekday
+
+
+def test_edt_saturday_course_reported_when_the_calendar_has_no_saturday(edt_world, tmp_path):
+    _run, report = run(tmp_path, edt_xml(courses=[course(6, 0, 1, 1, ("Professeur", 1, EVERY),
+                                                         ("Classe", 1, EVERY))]))
+    assert report.get("courses", "created") == 1
+    assert "Le samedi n'est pas un jour de classe du calendrier" in reasons(report)
 
 
 def test_edt_weeks_outside_the_year_dropped_and_partial_span_bounds_weekly_courses(edt_world, tmp_path):

@@ -25,7 +25,9 @@ from preau.directory.models import Establishment, Role, SchoolClass, SchoolYear,
 from preau.directory.usernames import fold
 from preau.imports.engine import DirectoryImporter, Rejected
 
-from ..models import ClosedPeriod, Course, CourseChange, Room, SchoolCalendar
+from ..models import Course, CourseChange, Room
+from ..occurrences import is_school_day, school_weekdays, week_label
+from ..selectors import calendar_for
 
 LABELS = {
     "rooms": "Salles",
@@ -33,6 +35,7 @@ LABELS = {
     "courses_ended": "Cours absents de l'export, terminés la veille (appels ou modifications gardés)",
     "courses_deleted": "Cours absents de l'export, supprimés",
 }
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)
 KEY_LENGTH = 96
@@ -126,10 +129,9 @@ class TimetableImporter(DirectoryImporter):
         self._subjects_by_label = self._by_names(subjects, attributes=("label", "short_label"))
         self._rooms = {room.code.upper(): room for room in Room.objects.filter(establishment=establishment)}
         self._rooms_by_external = {room.external_id: room for room in self._rooms.values() if room.external_id}
-        calendar = SchoolCalendar.objects.filter(school_year=year).first()
-        self._week_labels = dict(calendar.week_labels or {}) if calendar is not None else {}
-        self._closed = ([(period.first_day, period.last_day) for period in
-                         ClosedPeriod.objects.filter(calendar=calendar)] if calendar is not None else [])
+        # The occurrence engine's own calendar rules decide the patterns (created with the defaults when missing,
+        # as the timetable pages do).
+        self.calendar = calendar_for(year)
         self._existing = {course.external_id: course for course in Course.objects.filter(
             establishment=establishment, source=self.source).exclude(external_id="").prefetch_related(
             "teachers", "classes", "groups")}
@@ -249,11 +251,14 @@ class TimetableImporter(DirectoryImporter):
     # --- Week patterns -------------------------------------------------------------------------------------
 
     def is_open(self, day: datetime.date) -> bool:
-        """A day with school by the calendar: inside the school year and in no closed period."""
-        year = self.school_year
-        if day < year.start or day > year.end:
-            return False
-        return not any(first <= day <= last for first, last in self._closed)
+        """A day with school by the calendar: in the school year, a school weekday, in no closed period."""
+        return is_school_day(self.calendar, day)
+
+    def check_school_day(self, weekday: int) -> None:
+        if weekday not in school_weekdays(self.calendar):
+            self.warn("jour", _("Le %(day)s n'est pas un jour de classe du calendrier de l'année : ce cours est "
+                                "importé mais n'apparaîtra pas tant que le calendrier ne l'inclut pas.") % {
+                "day": WEEKDAYS[weekday]})
 
     def in_year(self, week: datetime.date) -> bool:
         return week <= self.school_year.end and week + 6 * DAY >= self.school_year.start
@@ -275,7 +280,7 @@ class TimetableImporter(DirectoryImporter):
             return Course.WeekPattern.EVERY, []
         held = weeks & open_weeks
         for label in (Course.WeekPattern.WEEK_A, Course.WeekPattern.WEEK_B):
-            labelled = {week for week in open_weeks if self._week_labels.get(week.isoformat()) == label}
+            labelled = {week for week in open_weeks if week_label(self.calendar, week) == label}
             if labelled and held == labelled:
                 return label, []
         return Course.WeekPattern.CUSTOM, sorted(week.isoformat() for week in weeks)
@@ -294,6 +299,7 @@ class TimetableImporter(DirectoryImporter):
             raise Rejected("", _("L'heure de fin (%(end)s) n'est pas après l'heure de début (%(start)s).") % {
                 "end": data.end.strftime("%H:%M"), "start": data.start.strftime("%H:%M")})
         year = self.school_year
+        self.check_school_day(data.weekday)
         valid_from = valid_until = None
         if data.pattern is not None:
             pattern, custom = data.pattern, sorted(week.isoformat() for week in data.weeks or ())
