@@ -11,26 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from preau.directory.models import Role
 
 from . import agenda
+from .forms import DateInput, TimeInput
 from .models import AgendaEvent
 
 AUDIENCE_CHOICES = [(Role.PUPIL.value, _("Élèves")), (Role.GUARDIAN.value, _("Responsables")),
                     (Role.TEACHER.value, _("Enseignants")), (Role.STAFF.value, _("Personnels"))]
 RICH_TEXT_HELP = _("Facultatif. Texte simple, ou mise en forme HTML limitée : paragraphes, <strong>gras</strong>, "
                    "<em>italique</em>, listes et liens. Le reste est retiré.")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", **kwargs)
 
 
 class AgendaEventForm(forms.Form):
