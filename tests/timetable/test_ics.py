@@ -201,6 +201,9 @@ def test_agenda_events_in_the_feed_follow_the_audience(world, timetable):
     assert whole_day.decoded("dtstart") == D(2026, 11, 7) and whole_day.decoded("dtend") == D(2026, 11, 9)
     assert f"event-{for_b.pk}@127.0.0.1" not in events(feed(one.pupil_a))
     assert events(feed(world.two.pupil_b)) == {}
+    # The head's feed holds every event of the establishment; a global admin's only their establishments' (none).
+    assert {f"event-{for_b.pk}@127.0.0.1", f"event-{all_day.pk}@127.0.0.1"} <= set(events(feed(one.head)))
+    assert events(feed(world.global_admin)) == {}
 
 
 def test_feed_is_a_constant_number_of_queries(world, timetable, django_assert_max_num_queries):
@@ -262,6 +265,8 @@ def test_token_lifecycle_over_http(world, timetable, client):
     assert any(str(e["summary"]) == "Mathématiques" for e in calendar.walk("VEVENT"))
     etag = response["ETag"]
     assert anonymous.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert anonymous.head(url).status_code == 200
+    assert anonymous.post(url).status_code == 405
     CalendarFeedToken.objects.filter(pk=row.pk).update(last_used_at=None)
     anonymous.get(url)
     assert CalendarFeedToken.objects.get(pk=row.pk).last_used_at is not None

@@ -336,8 +336,13 @@ def events_for_pupil(pupil: User, first_day: datetime.date, last_day: datetime.d
 
 
 def events_for_person(user: User, first_day: datetime.date, last_day: datetime.date) -> list[AgendaEvent]:
-    """The events of a person's calendar feed: exactly those their agenda page shows."""
-    return events_visible_to(policy.actor_for(user), first_day, last_day)
+    """The events of a person's calendar feed: those their agenda page shows — for a global administrator (who may
+    read every establishment's agenda), only the establishments where they hold a role."""
+    actor = policy.actor_for(user)
+    queryset = policy.agenda_events_visible_to(actor)
+    if actor is not None and actor.is_global_admin:
+        queryset = queryset.filter(establishment_id__in=sorted(actor.establishment_ids()))
+    return list(_in_range(queryset, first_day, last_day))
 
 
 def agenda_targets(actor, establishment):
