@@ -26,11 +26,13 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from preau.access import policy
 from preau.core import context
+from preau.directory.admin_views import apply_errors
 from preau.directory.models import ClassEnrolment, Period, Role, SchoolClass
 from preau.timetable import selectors as timetable
 
@@ -53,17 +55,6 @@ def _parse_day(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except (TypeError, ValueError):
         raise Http404 from None
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for item in errors:
-                form.add_error(target, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _works_somewhere(actor) -> bool:
@@ -91,7 +82,7 @@ def counts_text(counts: dict[str, int]) -> str:
 
 # --- A teacher's roll calls -----------------------------------------------------------------------------------
 
-ROLL_STATES = {"todo": _("À faire"), "done": _("Fait"), "cancelled": _("Annulé")}
+ROLL_STATES = {"todo": gettext_lazy("À faire"), "done": gettext_lazy("Fait"), "cancelled": gettext_lazy("Annulé")}
 
 
 @login_required
@@ -153,8 +144,8 @@ def _roll_call_extra(sheet) -> dict[int, dict]:
     return extra
 
 
-NOT_EDITABLE = _("L'appel de ce cours n'est plus modifiable : adressez-vous à la vie scolaire.")
-NOT_YET = _("L'appel de ce cours ne peut pas être fait avant le jour du cours.")
+NOT_EDITABLE = gettext_lazy("L'appel de ce cours n'est plus modifiable : adressez-vous à la vie scolaire.")
+NOT_YET = gettext_lazy("L'appel de ce cours ne peut pas être fait avant le jour du cours.")
 
 
 @login_required
@@ -172,7 +163,7 @@ def roll_call(request, course_id, day):
     now = timezone.now()
     refusal = ""
     if not cancelled and not services.roll_call_editable(actor, occurrence, now):
-        refusal = NOT_YET if timezone.localdate(now) < occurrence.day else NOT_EDITABLE
+        refusal = str(NOT_YET if timezone.localdate(now) < occurrence.day else NOT_EDITABLE)
     form = RollCallForm(request.POST if request.method == "POST" else None, pupils=sheet.pupils,
                         marks=sheet.marks, covered=sheet.covered)
     status = 200
@@ -188,9 +179,9 @@ def roll_call(request, course_id, day):
                 services.take_roll_call(course=course, planned_date=planned, marks=form.marks(), by=request.user,
                                         now=now, request=request)
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             except PermissionDenied as error:
-                form.add_error(None, str(error) or NOT_EDITABLE)
+                form.add_error(None, str(error) or str(NOT_EDITABLE))
                 status = 403
             else:
                 messages.success(request, _("Appel enregistré : %(counts)s.") % {"counts": counts_text(form.counts())})
@@ -249,6 +240,14 @@ def _search(queryset, text: str):
     return queryset
 
 
+RECORDED = {
+    "absence": gettext_lazy("Absence enregistrée pour %(name)s."),
+    "late": gettext_lazy("Retard enregistré pour %(name)s."),
+    "early_leave": gettext_lazy("Départ anticipé enregistré pour %(name)s."),
+    "exclusion": gettext_lazy("Exclusion de cours enregistrée pour %(name)s."),
+}
+
+
 @login_required
 @never_cache
 def record_absence(request):
@@ -268,12 +267,11 @@ def record_absence(request):
                 pupil=data["pupil"], kind=data["kind"], starts_at=data["starts_at"], ends_at=data["ends_at"],
                 reason=data["reason"], comment=data["comment"], by=request.user, request=request)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, str(error) or _("Vous ne pouvez pas saisir cette absence."))
         else:
-            messages.success(request, _("%(kind)s enregistrée pour %(name)s.") % {
-                "kind": dict(form.fields["kind"].choices)[data["kind"]], "name": data["pupil"].full_name})
+            messages.success(request, str(RECORDED[data["kind"]]) % {"name": data["pupil"].full_name})
             return redirect("attendance:pupil", data["pupil"].pk)
     if posted:
         chosen = form.cleaned_data.get("pupil") if hasattr(form, "cleaned_data") else None
