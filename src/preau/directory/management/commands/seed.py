@@ -64,6 +64,7 @@ class Command(BaseCommand):
         report = seed_directory(seed_options, progress=self.stdout.write)
         self._summary(report)
         self._seed_agenda(seed_options)
+        self._seed_timetable(seed_options)
         if options["print_accounts"] or options["accounts"]:
             entries, note = sample_accounts(seed=seed_options.seed, password=seed_options.password)
             if options["print_accounts"]:
@@ -80,6 +81,15 @@ class Command(BaseCommand):
         created = seed_agenda(seed_options.seed)
         if created:
             self.stdout.write(f"Agenda : {created} événements de démonstration.")
+
+    def _seed_timetable(self, seed_options):
+        """Calendars, rooms and weekly courses (preau.timetable.seeding), for establishments without courses."""
+        from preau.timetable.seeding import seed_timetables
+
+        counts = seed_timetables(seed_options.seed, batch_size=seed_options.batch_size)
+        if counts["courses"]:
+            self.stdout.write(f"Emplois du temps : {counts['courses']} cours, {counts['rooms']} salles, "
+                              f"{counts['calendars']} calendriers.")
 
     def _summary(self, report):
         skipped = len(report.units) - report.created_units
