@@ -65,6 +65,7 @@ class Command(BaseCommand):
         self._summary(report)
         self._seed_agenda(seed_options)
         self._seed_timetable(seed_options)
+        self._seed_attendance(seed_options)
         if options["print_accounts"] or options["accounts"]:
             entries, note = sample_accounts(seed=seed_options.seed, password=seed_options.password)
             if options["print_accounts"]:
@@ -90,6 +91,15 @@ class Command(BaseCommand):
         if counts["courses"]:
             self.stdout.write(f"Emplois du temps : {counts['courses']} cours, {counts['rooms']} salles, "
                               f"{counts['calendars']} calendriers.")
+
+    def _seed_attendance(self, seed_options):
+        """Demo roll calls, absences, justifications, punishments (preau.attendance.seeding), after the timetable."""
+        from preau.attendance.seeding import seed_attendance
+
+        counts = seed_attendance(seed_options.seed)
+        if counts["roll_calls"]:
+            self.stdout.write(f"Vie scolaire : {counts['roll_calls']} appels, {counts['records']} absences et "
+                              f"retards, {counts['punishments']} punitions.")
 
     def _summary(self, report):
         skipped = len(report.units) - report.created_units
