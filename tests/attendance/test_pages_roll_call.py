@@ -109,6 +109,15 @@ def test_invalid_input_is_refused_in_french_without_writing(client, world, cours
     assert not RollCall.objects.exists() and not AttendanceRecord.objects.exists()
 
 
+def test_minutes_of_a_pupil_who_is_not_late_are_ignored(client, world, course_a, during):
+    one = world.one
+    client.force_login(one.teacher_a)
+    response = post_roll(client, course_a, {f"statut-{one.pupil_a.pk}": "absent", f"retard-{one.pupil_a.pk}": "abc"})
+    assert response.status_code == 302
+    record = AttendanceRecord.objects.get(pupil=one.pupil_a)
+    assert record.kind == "absence" and record.late_minutes is None
+
+
 def test_pupils_outside_the_course_in_the_post_are_ignored(client, world, course_a, during):
     one = world.one
     client.force_login(one.teacher_a)

@@ -67,7 +67,11 @@ class RollCallForm(forms.Form):
         cleaned = super().clean()
         for pupil in self.pupils:
             name = self.minutes_name(pupil)
-            if cleaned.get(self.status_name(pupil)) == LATE and not cleaned.get(name) and name not in self.errors:
+            if cleaned.get(self.status_name(pupil)) != LATE:
+                # Minutes left in the field of a pupil who is not late (visible without JavaScript) do not count.
+                self._errors.pop(name, None)
+                cleaned[name] = None
+            elif not cleaned.get(name) and name not in self._errors:
                 self.add_error(name, gettext("Indiquez les minutes de retard."))
         return cleaned
 
