@@ -76,6 +76,17 @@ def test_roll_call_on_a_phone_in_a_few_taps(phone_journey, world, roll_world):
     assert records[roll_world["absent"].pk].kind == "absence"
     assert records[roll_world["late"].pk].kind == "late" and records[roll_world["late"].pk].late_minutes == 10
 
+    # A late pupil without minutes: refused in French, nothing changes.
+    present = group_of(page, roll_world["present"])
+    present.locator("label", has_text="En retard").tap()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer les modifications").tap()
+    phone_journey.assert_accessible()
+    alert = page.get_by_role("alert")
+    assert "L'appel n'est pas enregistré" in alert.inner_text()
+    assert "Indiquez les minutes de retard." in alert.inner_text()
+    assert AttendanceRecord.objects.filter(roll_call=roll).count() == 2
+
     phone_journey.visit("/vie-scolaire/appels/")
     assert "Fait" in page.locator("main").inner_text()
 
