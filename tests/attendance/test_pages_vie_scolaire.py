@@ -193,6 +193,9 @@ def test_pupil_page_for_vie_scolaire_and_their_teachers_is_audited(client, world
         assert "<dd>2</dd>" in counts  # the morning and the afternoon
         assert AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ, actor=reader,
                                          subject=one.pupil_a, target="attendance").count() == 1
+        periods = html.split('data-testid="pupil-periods"')[1].split("</table>")[0]
+        assert "Trimestre 1</a></th><td>2</td><td>0</td><td>2</td><td>0</td>" in periods
+        assert "Trimestre 2</a></th><td>0</td>" in periods
         record_link = f"/vie-scolaire/absences/nouvelle/?eleve={one.pupil_a.pk}"
         assert (record_link in html) == (reader in (one.cpe, one.head))
 

@@ -327,13 +327,15 @@ def pupil(request, pupil_id):
         raise Http404  # pupils and families read their own page (attendance:family)
     periods, period = _chosen_period(request, school_class.school_year, timezone.localdate())
     summary = selectors.pupil_summary(subject, period)
+    by_period = selectors.counts_by_period([subject], school_class.school_year)
+    period_rows = [{"period": p, "counts": by_period.get(p.pk, {}).get(subject.pk, {})} for p in periods]
     selectors.record_attendance_read(actor=request.user, pupil=subject, request=request,
                                      establishment_id=establishment.pk)
     manager = policy.can_manage_attendance(actor, establishment.pk)
     return render(request, "attendance/pupil.html", {
         "actions": _pupil_actions(actor, subject, establishment, manager),
         "pupil": subject, "school_class": school_class, "establishment": establishment,
-        "periods": periods, "period": period, "summary": summary, "is_manager": manager,
+        "periods": periods, "period": period, "summary": summary, "is_manager": manager, "period_rows": period_rows,
         "class_url": reverse("attendance:class_counts", args=[school_class.pk])
         if _can_read_class(actor, school_class) else None,
     })
