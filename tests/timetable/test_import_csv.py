@@ -46,7 +46,7 @@ def test_csv_rows_become_courses(csv_world, tmp_path):
         f"lundi;08:00;10:00;MATH;{school.teacher_a.username};5A;;101;toutes;m1\n"
         "Mardi;8h30;9h30;LCA;LATINISTE Paul|Dupont Marie-Anne;;LAT;CDI;A;\n"
         f"4;14:00;15:00;Mathématiques;{school.teacher_b.email};5e B;;;2026-09-07|2026-09-16, 2026-10-05;\n"
-        "ven;10:00;11:00;;;5A;;;B;vc\n"
+        "ven;10:00;11:00;;;5A;;101;B;vc\n"
     )
     school.group_teacher.last_name, school.group_teacher.first_name = "Latiniste", "Paul"
     school.group_teacher.save()
@@ -70,9 +70,12 @@ def test_csv_rows_become_courses(csv_world, tmp_path):
     friday = rows[4]
     assert friday.week_pattern == "B" and friday.subject is None and not friday.teachers.exists()
     assert Room.objects.filter(establishment=school.establishment, code="CDI").exists()
+    assert friday.room == monday.room
+    assert (report.get("rooms", "created"), report.get("rooms", "unchanged")) == (2, 0)  # each room counted once
     # Again: unchanged.
     _run, report = run(tmp_path, world, text)
     assert report.get("courses", "unchanged") == 4 and report.get("courses", "created") == 0
+    assert (report.get("rooms", "created"), report.get("rooms", "unchanged")) == (0, 2)
 
 
 def test_csv_row_errors_reported_per_line(csv_world, tmp_path):
@@ -91,7 +94,7 @@ def test_csv_row_errors_reported_per_line(csv_world, tmp_path):
     assert report.get("courses", "created") == 3, reasons(report)
     text = reasons(report)
     for expected in ("3|jour|Jour illisible « jourdi »", "4|début|Heure illisible « 8 heures »",
-                     "5||L'heure de fin (09:00) n'est pas après l'heure de début (10:00)",
+                     "5|fin|L'heure de fin (09:00) n'est pas après l'heure de début (10:00)",
                      "6|classes|Aucune des classes", "6|enseignants|Enseignant « Personne Inconnue » non trouvé",
                      "7|semaines|Semaines illisibles « n'importe quand »", "8|matière|Matière « XYZ » inconnue",
                      "8|groupes|Groupe « GHOST » inconnu", "8|semaines|Semaines illisibles ou hors de l'année",

@@ -127,8 +127,8 @@ class TimetableImporter(DirectoryImporter):
         subjects = list(Subject.objects.filter(establishment=establishment))
         self._subjects_by_code = {subject.code.upper(): subject for subject in subjects}
         self._subjects_by_label = self._by_names(subjects, attributes=("label", "short_label"))
-        self._rooms = {room.code.upper(): room for room in Room.objects.filter(establishment=establishment)}
-        self._rooms_by_external = {room.external_id: room for room in self._rooms.values() if room.external_id}
+        self._load_rooms()
+        self._rooms_counted: set[int] = set()
         # The occurrence engine's own calendar rules decide the patterns (created with the defaults when missing,
         # as the timetable pages do).
         self.calendar = calendar_for(year)
@@ -138,6 +138,17 @@ class TimetableImporter(DirectoryImporter):
         self._listed: set[str] = set()
         self._kept_prefixes: set[str] = set()
         return True
+
+    def _load_rooms(self) -> None:
+        rooms = Room.objects.filter(establishment=self.current_establishment)
+        self._rooms = {room.code.upper(): room for room in rooms}
+        self._rooms_by_external = {room.external_id: room for room in self._rooms.values() if room.external_id}
+
+    def _reset_caches(self) -> None:
+        """A record rolled back may have created a room: forget the rooms made since the last commit."""
+        super()._reset_caches()
+        if getattr(self, "current_establishment", None) is not None:
+            self._load_rooms()
 
     @staticmethod
     def _by_names(objects: Iterable, attributes=("code", "label")) -> dict[str, list]:
@@ -241,8 +252,9 @@ class TimetableImporter(DirectoryImporter):
             room.external_id = external_id[:64]
             room.save(update_fields=["external_id"])
             self.count("rooms", "updated")
-        else:
+        elif room.pk not in self._rooms_counted:  # each room counted once per run, however many courses use it
             self.count("rooms", "unchanged")
+        self._rooms_counted.add(room.pk)
         self._rooms[code.upper()] = room
         if external_id:
             self._rooms_by_external[external_id] = room

@@ -119,6 +119,9 @@ class TimetableCsvImporter(TimetableImporter):
             raise Rejected("début" if start is None else "fin", _(
                 "Heure illisible « %(value)s » (attendu : 08:00 ou 8h00).") % {
                 "value": start_text if start is None else self.cell(cells, "end")})
+        if end <= start:  # checked before anything is written (a room)
+            raise Rejected("fin", _("L'heure de fin (%(end)s) n'est pas après l'heure de début (%(start)s).") % {
+                "end": end.strftime("%H:%M"), "start": start.strftime("%H:%M")})
         subject = None
         if subject_text:
             subject = self.find_subject(subject_text)
