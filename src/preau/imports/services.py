@@ -198,7 +198,7 @@ def _failure_message(run: ImportRun, exc: Exception) -> str:
 
 def _finish(run: ImportRun, report: Report, progress: ProgressRecorder, importer, *, error: str = "") -> None:
     now = timezone.now()
-    if not run.dry_run:
+    if not run.dry_run and run.kind not in TIMETABLE_KINDS:
         transaction.on_commit(bump_state_generation)  # memberships were written without per-row signals
     ImportRejection.objects.bulk_create(
         [ImportRejection(run=run, file=r.file[:255], record=r.record, attribute=r.attribute[:100], reason=r.reason)
