@@ -622,7 +622,7 @@ def change_occurrence(*, course: Course, planned_date: datetime.date, status: st
         errors["status"] = ["Indiquez ce qui change : salle, remplaçant, information ou devoir surveillé."]
     _fail(errors)
     with transaction.atomic():
-        previous = (CourseChange.objects.select_for_update().select_related("replacement_teacher")
+        previous = (CourseChange.objects.select_for_update(of=("self",)).select_related("replacement_teacher")
                     .filter(course=course, date=planned_date).first())
         change, _created = CourseChange.objects.update_or_create(
             course=course, date=planned_date,
@@ -654,7 +654,7 @@ def revert_change(*, course: Course, planned_date: datetime.date, by, now: datet
                   request=None) -> None:
     """Remove the change of one occurrence: it takes place as planned again (notified like a change)."""
     with transaction.atomic():
-        change = (CourseChange.objects.select_for_update().select_related("replacement_teacher")
+        change = (CourseChange.objects.select_for_update(of=("self",)).select_related("replacement_teacher")
                   .filter(course=course, date=planned_date).first())
         if change is None:
             _fail({"date": ["Ce cours n'a pas de modification à annuler."]})
