@@ -292,3 +292,39 @@ def test_calendar_zone_weeks_and_periods(world, client, week):
     client.force_login(s.head)
     assert client.post(url, {"action": "period_delete", "period": foreign.pk}).status_code == 404
     assert ClosedPeriod.objects.filter(pk=foreign.pk).exists()
+
+
+# --- Query counts -------------------------------------------------------------------------------------------------
+
+def test_staff_pages_constant_queries(world, client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preau.directory.testing import make_pupil, make_teacher
+
+    s = world.one
+    data = full_week(s)
+    course = data["courses"][0]
+    pages = [(s.cpe, change_url(course)), (s.cpe, reverse("timetable:extra_create")),
+             (s.head, reverse("timetable:courses")), (s.head, reverse("timetable:course_edit", args=[course.pk])),
+             (s.head, reverse("timetable:calendar"))]
+
+    def counts():
+        found = []
+        for user, url in pages:
+            client.force_login(user)
+            client.get(url)
+            with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(20):
+                assert client.get(url).status_code == 200
+            found.append(len(captured))
+        return found
+
+    small = counts()
+    for index in range(25):
+        make_pupil(s.class_a, username=f"more{index}")
+    for index in range(5):
+        make_teacher(s.establishment, s.subject, s.class_b, username=f"moreteacher{index}")
+    for index in range(10):
+        make_course(s, weekday=index % 5, start=data["courses"][0].start_time, end=data["courses"][0].end_time,
+                    teachers=[s.teacher_b], classes=[s.class_b], room=None)
+    assert counts() == small
