@@ -243,3 +243,18 @@ def test_api_list_queries_are_bounded(world, django_assert_max_num_queries):
         response = client.get(API + "/agenda", params)
     assert len(response.json()["items"]) == 20
     assert datetime.date.fromisoformat(response.json()["first_day"]) == D(2026, 10, 1)
+
+
+def test_form_scope_follows_the_ticked_classes(world):
+    one = world.one
+    client = as_user(one.head)
+    base = {"title": "Photo de classe", "kind": "event", "start_date": "2026-11-05", "start_time": "09:00",
+            "audience_roles": ["pupil"]}
+    # Classes ticked while "whole establishment" stayed selected: the event is for those classes.
+    assert client.post(reverse("agenda:create"), {**base, "scope": "whole", "classes": [one.class_a.pk]}) \
+        .status_code == 302
+    assert list(AgendaEvent.objects.get().classes.all()) == [one.class_a]
+    # "Some classes or groups" without any ticked: an error, not an event for everyone.
+    refused = client.post(reverse("agenda:create"), {**base, "scope": "targets"})
+    assert refused.status_code == 400 and "Choisissez au moins une classe ou un groupe." in refused.content.decode()
+    assert AgendaEvent.objects.count() == 1

@@ -238,8 +238,9 @@ def _create_token(client, user) -> str:
     response = client.post(reverse("agenda:feed_settings"), {"action": "create"})
     assert response.status_code == 302
     page = client.get(reverse("agenda:feed_settings"))
-    match = re.search(r'value="http://127\.0\.0\.1:8000/agenda/ics/([A-Za-z0-9_-]+)\.ics"', page.content.decode())
+    match = re.search(r'>http://127\.0\.0\.1:8000/agenda/ics/([A-Za-z0-9_-]+)\.ics</textarea>', page.content.decode())
     assert match, "the full URL is shown once"
+    assert f'href="webcal://127.0.0.1:8000/agenda/ics/{match.group(1)}.ics"' in page.content.decode()
     again = client.get(reverse("agenda:feed_settings")).content.decode()
     assert match.group(1) not in again and "Un lien est actif" in again
     return match.group(1)

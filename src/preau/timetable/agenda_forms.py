@@ -69,6 +69,10 @@ class AgendaEventForm(forms.Form):
         if not data.get("all_day") and data.get("start_date") and not data.get("start_time") \
                 and "start_time" not in self.errors:
             self.add_error("start_time", _("Indiquez l'heure de début, ou cochez « Toute la journée »."))
+        if data.get("scope") == "targets" and not (data.get("classes") or data.get("groups")) \
+                and not (self.errors.get("classes") or self.errors.get("groups")):
+            self.add_error("classes" if "classes" in self.fields else None,
+                           _("Choisissez au moins une classe ou un groupe."))
         return data
 
     def service_kwargs(self) -> dict:
@@ -82,7 +86,8 @@ class AgendaEventForm(forms.Form):
             starts_at = timezone.make_aware(datetime.datetime.combine(start_date, data["start_time"]))
             ends_at = (timezone.make_aware(datetime.datetime.combine(end_date, data["end_time"]))
                        if data.get("end_time") else None)
-        targeted = data["scope"] == "targets"
+        # Classes or groups ticked make the event theirs, whichever way the radio button was left.
+        targeted = data["scope"] == "targets" or bool(data.get("classes") or data.get("groups"))
         return {
             "title": data["title"], "kind": data["kind"], "description": data.get("description") or "",
             "location": data.get("location") or "", "starts_at": starts_at, "ends_at": ends_at, "all_day": all_day,

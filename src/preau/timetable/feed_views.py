@@ -48,8 +48,11 @@ def feed_settings(request):
     row = ics.feed_token_of(user)
     if row is None or (new_token and ics.hash_token(new_token) != row.token_hash):
         new_token = None
+    new_url = ics.feed_url(new_token) if new_token else None
     return render(request, "timetable/feed/settings.html", {
-        "row": row, "new_url": ics.feed_url(new_token) if new_token else None,
+        "row": row, "new_url": new_url,
+        # webcal:// opens the subscription in the phone's or the Mac's calendar application directly.
+        "webcal_url": "webcal://" + new_url.split("://", 1)[1] if new_url else None,
         "weeks_back": ics.FEED_WEEKS_BACK, "weeks_ahead": ics.FEED_WEEKS_AHEAD,
     })
 
