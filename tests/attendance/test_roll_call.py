@@ -190,3 +190,33 @@ def test_early_leave_and_exclusion(world, course_b):
     with pytest.raises(ValidationError):
         services.take_roll_call(course=course_b, planned_date=MONDAY, by=one.teacher_b, now=at(MONDAY, 8, 50),
                                 marks={one.pupil_b.pk: {"status": "early_leave", "left_at": "10:40"}})
+
+
+def test_roll_call_queries_do_not_grow_with_the_class(world, django_capture_on_commit_callbacks):
+    """Set-based: the same number of queries for 3 absentees out of 5 and 30 out of 40 (notifications included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preau.directory.testing import make_guardian, make_pupil
+
+    one = world.one
+
+    def run(n_pupils, n_absent, course):
+        pupils = [make_pupil(one.class_a) for _ in range(n_pupils)]
+        for pupil in pupils:
+            make_guardian(one.establishment, pupil)
+        marks = {p.pk: "absent" for p in pupils[:n_absent]}
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
+            services.take_roll_call(course=course, planned_date=MONDAY, marks=marks, by=one.teacher_a,
+                                    now=at(MONDAY, 8, 5))
+        assert AttendanceRecord.objects.filter(roll_call__course=course).count() == n_absent
+        return len(queries)
+
+    run(1, 1, make_course(one, teachers=[one.teacher_a], classes=[one.class_a], start=datetime.time(7),
+                          end=datetime.time(8)))  # warm the calendar cache
+    one.class_a.enrolments.all().delete()
+    small = run(5, 3, make_course(one, teachers=[one.teacher_a], classes=[one.class_a]))
+    one.class_a.enrolments.all().delete()
+    large = run(40, 30, make_course(one, teachers=[one.teacher_a], classes=[one.class_a],
+                                    start=datetime.time(10), end=datetime.time(11)))
+    assert large == small <= 25, (small, large)
