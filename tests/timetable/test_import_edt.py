@@ -349,3 +349,10 @@ def test_edt_unchanged_reimport_reads_no_row_per_course(edt_world, tmp_path, dja
     assert report.get("courses", "unchanged") == 40
     per_record = [q["sql"] for q in context.captured_queries if "timetable_course" in q["sql"]]
     assert len(per_record) < 10, per_record
+
+
+def test_edt_without_any_weeks_courses_are_every_week(edt_world, tmp_path):
+    _run, report = run(tmp_path, edt_xml(courses=[course(1, 0, 1, 1, ("Professeur", 1, None), ("Classe", 1, None))]))
+    assert report.get("courses", "created") == 1, reasons(report)
+    monday = by_weekday(edt_world, 0)
+    assert monday.week_pattern == "every" and monday.valid_from is None and monday.valid_until is None

@@ -322,6 +322,8 @@ class EdtImporter(TimetableImporter):
         for record in data.courses:
             for ref in record.refs:
                 weeks |= {week for week in ref.weeks or () if self.in_year(self.week_monday(week))}
+        if not weeks:  # an export without any weeks: its courses are every week of the year
+            weeks = {week for week in range(1, MAX_WEEK + 1) if self.in_year(self.week_monday(week))}
         self.all_weeks = {self.week_monday(week) for week in weeks}
         self.span = ((min(self.all_weeks), max(self.all_weeks) + 6 * DAY) if self.all_weeks
                      else (monday(self.school_year.start), self.school_year.end))
