@@ -68,6 +68,14 @@ def _rows_to_csv(rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow(["" if v is None else v for v in row])
 
 
+def _check_export(by, establishment_id: int, kind: str, first_day, last_day) -> None:
+    if not policy.can_export_attendance(policy.actor_for(by), establishment_id):
+        raise PermissionDenied(_("Seule la vie scolaire exporte les absences."))
+    if kind not in EXPORT_KINDS:
+        raise ValidationError(_("Contenu d'exportation inconnu."))
+    _check_period(first_day, last_day)
+
+
 def _check_period(first_day: datetime.date, last_day: datetime.date) -> None:
     if first_day is None or last_day is None or last_day < first_day:
         raise ValidationError(_("Période invalide."))
@@ -127,12 +135,7 @@ def filename(label: str, kind: str, first_day, last_day) -> str:
 def class_csv_response(*, school_class: SchoolClass, first_day: datetime.date, last_day: datetime.date, kind: str,
                        by, request=None) -> StreamingHttpResponse:
     """The CSV of one class, streamed (vie scolaire of its establishment; PermissionDenied otherwise)."""
-    actor = policy.actor_for(by)
-    if not policy.can_export_attendance(actor, school_class.establishment_id):
-        raise PermissionDenied(_("Seule la vie scolaire exporte les absences."))
-    if kind not in CLASS_EXPORTS:
-        raise ValidationError(_("Contenu d'exportation inconnu."))
-    _check_period(first_day, last_day)
+    _check_export(by, school_class.establishment_id, kind, first_day, last_day)
     pupils = selectors.class_pupils(school_class)
     names = {p.pk: school_class.label for p in pupils}
     if kind == "records":
@@ -161,12 +164,7 @@ def request_establishment_export(*, establishment, first_day: datetime.date, las
                                  by, request=None) -> str:
     """Queue the CSV of a whole establishment (vie scolaire); returns the export's token. The task runs once the
     request's transaction commits, then notifies the requester with the download link."""
-    actor = policy.actor_for(by)
-    if not policy.can_export_attendance(actor, establishment.pk):
-        raise PermissionDenied(_("Seule la vie scolaire exporte les absences."))
-    if kind not in EXPORT_KINDS:
-        raise ValidationError(_("Contenu d'exportation inconnu."))
-    _check_period(first_day, last_day)
+    _check_export(by, establishment.pk, kind, first_day, last_day)
     token = secrets.token_hex(16)
     with transaction.atomic():
         audit(AuditEvent.Action.ATTENDANCE_EXPORTED, actor=by, request=request, establishment_id=establishment.pk,

@@ -465,6 +465,20 @@ def _log_reads(request, pupils, establishment_id=None) -> None:
                                              establishment_id=establishment_id)
 
 
+def _pupil_rows(request, queryset, page, pupil, establishment, serialize) -> dict:
+    """A page of rows about pupils (scoped already), filtered by pupil (404 if invisible) and establishment, with
+    the reads logged."""
+    if pupil is not None:
+        _visible_pupil(request.actor, pupil)
+        queryset = queryset.filter(pupil_id=pupil)
+    if establishment is not None:
+        queryset = queryset.filter(establishment_id=establishment)
+    result = paginate(queryset, page)
+    _log_reads(request, [row.pupil for row in result["items"]])
+    result["items"] = [serialize(row) for row in result["items"]]
+    return result
+
+
 def _run(call):
     try:
         return call()
@@ -766,16 +780,8 @@ def _punishments():
 @router.get("/attendance/punishments", response=responses(PunishmentPage, NOT_FOUND),
             summary="Punitions et sanctions")
 def list_punishments(request, page: Query[PageParams], pupil: Id | None = None, establishment: Id | None = None):
-    queryset = policy.punishments_visible_to(request.actor)
-    if pupil is not None:
-        _visible_pupil(request.actor, pupil)
-        queryset = queryset.filter(pupil_id=pupil)
-    if establishment is not None:
-        queryset = queryset.filter(establishment_id=establishment)
-    result = paginate(queryset.select_related("pupil", "set_by").order_by("-set_at", "-pk"), page)
-    _log_reads(request, [p.pupil for p in result["items"]])
-    result["items"] = [punishment_out(p) for p in result["items"]]
-    return result
+    queryset = policy.punishments_visible_to(request.actor).select_related("pupil", "set_by")
+    return _pupil_rows(request, queryset.order_by("-set_at", "-pk"), page, pupil, establishment, punishment_out)
 
 
 @router.post("/attendance/punishments",
@@ -818,16 +824,8 @@ def punishment_cancel(request, punishment_id: int, data: CommentIn):
 
 @router.get("/attendance/exemptions", response=responses(ExemptionPage, NOT_FOUND), summary="Dispenses")
 def list_exemptions(request, page: Query[PageParams], pupil: Id | None = None, establishment: Id | None = None):
-    queryset = policy.exemptions_visible_to(request.actor)
-    if pupil is not None:
-        _visible_pupil(request.actor, pupil)
-        queryset = queryset.filter(pupil_id=pupil)
-    if establishment is not None:
-        queryset = queryset.filter(establishment_id=establishment)
-    result = paginate(queryset.select_related("pupil", "subject").order_by("-first_day", "-pk"), page)
-    _log_reads(request, [e.pupil for e in result["items"]])
-    result["items"] = [exemption_out(e) for e in result["items"]]
-    return result
+    queryset = policy.exemptions_visible_to(request.actor).select_related("pupil", "subject")
+    return _pupil_rows(request, queryset.order_by("-first_day", "-pk"), page, pupil, establishment, exemption_out)
 
 
 @router.post("/attendance/exemptions",
