@@ -257,3 +257,30 @@ def test_class_counts_dashboard_and_exports(world, course_b, on_monday, django_c
 def test_anonymous_is_refused(world, course_b):
     assert Client().get(roll_url(course_b)).status_code == 401
     assert Client().get(f"{API}/records").status_code == 401
+
+
+def test_a_guardian_sees_only_their_children_and_not_when_attendance_is_denied(world):
+    from preau.directory.models import GuardianLink
+
+    one = world.one
+    for pupil in (one.pupil_a, one.pupil_b):
+        AttendanceRecord.objects.create(establishment=one.establishment, pupil=pupil, kind="absence",
+                                        starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 9))
+    mother = client_for(one.mother_b)
+    assert [r["pupil"]["id"] for r in mother.get(f"{API}/records").json()["items"]] == [one.pupil_b.pk]
+    assert mother.get(f"{API}/pupils/{one.pupil_a.pk}/counts").status_code == 404
+    GuardianLink.objects.filter(guardian=one.mother_b).update(denied_services=["attendance"])
+    mother = client_for(one.mother_b)
+    assert mother.get(f"{API}/records").json()["count"] == 0
+    assert mother.get(f"{API}/records", {"pupil": one.pupil_b.pk}).status_code == 404
+    assert mother.get(f"{API}/pupils/{one.pupil_b.pk}/counts").status_code == 404
+    assert client_for(one.father_b).get(f"{API}/records").json()["count"] == 1
+
+
+def test_naive_times_are_paris_wall_clock(world):
+    one = world.one
+    created = client_for(one.cpe).post(f"{API}/records", {
+        "pupil_id": one.pupil_b.pk, "starts_at": "2026-10-05T08:00:00", "ends_at": "2026-10-05T12:00:00"},
+        content_type="application/json")
+    assert created.status_code == 201
+    assert AttendanceRecord.objects.get().starts_at == at(MONDAY, 8)

@@ -609,11 +609,16 @@ def _retract_withdrawn(deleted: list[AttendanceRecord], *, now) -> None:
 
 # --- Absence records (vie scolaire) --------------------------------------------------------------------------
 
+def paris_aware(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """A datetime without a time zone is a wall-clock time in Europe/Paris."""
+    if moment is not None and timezone.is_naive(moment):
+        return moment.replace(tzinfo=PARIS)
+    return moment
+
+
 def _check_span(starts_at, ends_at) -> None:
     if starts_at is None or ends_at is None:
         raise ValidationError(_("Indiquez le début et la fin."))
-    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise ValidationError(_("Dates et heures invalides."))
     if ends_at <= starts_at:
         raise ValidationError(_("La fin doit être après le début."))
     if ends_at - starts_at > MAX_SPAN:
@@ -634,6 +639,7 @@ def record_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.dat
     _check_manager(actor, establishment_id)
     if kind not in Kind.values:
         raise ValidationError(_("Type d'absence inconnu."))
+    starts_at, ends_at = paris_aware(starts_at), paris_aware(ends_at)
     _check_span(starts_at, ends_at)
     reason_obj = _reason(reason, establishment_id)
     if state is None:
@@ -683,8 +689,8 @@ def update_record(*, record: AttendanceRecord, by, kind=_UNSET, starts_at=_UNSET
             if kind not in Kind.values:
                 raise ValidationError(_("Type d'absence inconnu."))
             changes["kind"] = rec.kind = kind
-        new_start = rec.starts_at if starts_at is _UNSET else starts_at
-        new_end = rec.ends_at if ends_at is _UNSET else ends_at
+        new_start = rec.starts_at if starts_at is _UNSET else paris_aware(starts_at)
+        new_end = rec.ends_at if ends_at is _UNSET else paris_aware(ends_at)
         if (new_start, new_end) != (rec.starts_at, rec.ends_at):
             _check_span(new_start, new_end)
             rec.starts_at, rec.ends_at = new_start, new_end
@@ -860,7 +866,8 @@ def report_incident(*, establishment_id: int, occurred_at: datetime.datetime, fa
     facts = _clean_text(facts, 4000, _("Faits"))
     if not facts:
         raise ValidationError(_("Décrivez les faits."))
-    if occurred_at is None or timezone.is_naive(occurred_at):
+    occurred_at = paris_aware(occurred_at)
+    if occurred_at is None:
         raise ValidationError(_("Indiquez la date et l'heure des faits."))
     if occurred_at > now + datetime.timedelta(minutes=5):
         raise ValidationError(_("Les faits ne peuvent pas être dans le futur."))
@@ -894,8 +901,7 @@ def set_punishment(*, pupil, kind: str, reason: str, by, incident=None, serve_on
     reason = _clean_text(reason, 2000, _("Motif"))
     if not reason:
         raise ValidationError(_("Indiquez le motif (les faits reprochés)."))
-    if serve_on is not None and timezone.is_naive(serve_on):
-        raise ValidationError(_("Date à laquelle effectuer la punition invalide."))
+    serve_on = paris_aware(serve_on)
     if kind in (Punishment.Kind.DETENTION, Punishment.Kind.TEMPORARY_EXCLUSION) and serve_on is None:
         raise ValidationError(_("Indiquez quand la punition doit être effectuée."))
     if kind == Punishment.Kind.DETENTION:
