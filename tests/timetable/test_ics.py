@@ -336,3 +336,29 @@ def test_feed_uses_timezone_aware_now_window(world, timetable):
     assert uid not in events(feed(world.one.pupil_a))
     assert uid in events(feed(world.one.pupil_a, today=D(2026, 12, 1)))
     assert at(far, 8).hour == 8
+
+
+@time_machine.travel(datetime.datetime(2026, 10, 20, 7, 0, tzinfo=datetime.UTC), tick=False)
+def test_etag_follows_every_change_and_the_text_is_built_once(world, timetable, monkeypatch):
+    token = ics.feed_token_create(user=world.one.pupil_a)
+    url = reverse("agenda:ics", args=[token])
+    first = Client().get(url)
+    etag = first["ETag"]
+    built = []
+    real_render = ics.render
+    monkeypatch.setattr(ics, "render", lambda data: built.append(1) or real_render(data))
+    again = Client().get(url)
+    assert again.content == first.content and again["ETag"] == etag and built == []  # served from the cache
+    # A cancellation, a room renamed, a teacher's name: each changes the ETag and the text.
+    change(timetable["maths_a"], D(2026, 10, 26), CourseChange.Status.CANCELLED)
+    cancelled = Client().get(url, HTTP_IF_NONE_MATCH=etag)
+    assert cancelled.status_code == 200 and b"STATUS:CANCELLED" in cancelled.content and built == [1]
+    timetable["room"].label = "Labo de sciences"
+    timetable["room"].save()
+    renamed = Client().get(url, HTTP_IF_NONE_MATCH=cancelled["ETag"])
+    assert renamed.status_code == 200 and b"LOCATION:Labo de sciences" in renamed.content
+    world.one.teacher_a.last_name = "Nouveau-Nom"
+    world.one.teacher_a.save()
+    named = Client().get(url, HTTP_IF_NONE_MATCH=renamed["ETag"])
+    assert named.status_code == 200 and b"Nouveau-Nom" in named.content
+    assert Client().get(url, HTTP_IF_NONE_MATCH=named["ETag"]).status_code == 304

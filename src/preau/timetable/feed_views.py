@@ -2,12 +2,13 @@
 feed itself (/agenda/ics/<token>.ics), served without a session to calendar clients (docs/agenda.md).
 
 The feed answers 404 for an unknown or revoked token and for a deactivated account (the same answer), 429 past
-PREAU_CALENDAR_FEED_RATE fetches per token (default 60 an hour), and 304 when the client's ETag is current.
+PREAU_CALENDAR_FEED_RATE fetches per token (default 60 an hour), and 304 when the client's ETag is current. The
+ETag is a digest of what the feed says, computed from the data without serialising it; the serialised text is
+cached under it (building hundreds of events with icalendar is the costly part).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from django.conf import settings
@@ -97,12 +98,13 @@ def feed(request, token: str):
         response["Retry-After"] = str(wait)
         return response
     ics.touch(row)
-    body = ics.build_feed(row.user)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    data = ics.collect(row.user)
+    digest = ics.fingerprint(data)
+    etag = f'"{digest}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
     else:
-        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response = HttpResponse(ics.cached_render(data, digest), content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="preau.ics"'
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=900"

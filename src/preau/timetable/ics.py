@@ -23,11 +23,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -49,6 +51,9 @@ PRODID = "-//Préau//Emploi du temps et agenda//FR"
 # SEQUENCE is a 32-bit integer: seconds since this moment fit until 2088.
 SEQUENCE_EPOCH = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 TOKEN_BYTES = 32
+# Bump when the feed's text changes for the same data (its fingerprint then changes too).
+FEED_FORMAT = 1
+FEED_CACHE_SECONDS = 3600
 HINT_CHARS = 4
 
 
@@ -225,12 +230,50 @@ def _agenda_event(item: AgendaEvent, domain: str, site: str) -> icalendar.Event:
     return event
 
 
-def build_feed(user: User, *, today: datetime.date | None = None) -> bytes:
-    """The person's calendar as RFC 5545 bytes. A constant handful of queries whatever the number of courses and
-    events (the timetable selectors' few per person, one per child, and the agenda's three)."""
-    today = today or timezone.localdate()
-    first, last = feed_window(today)
-    actor = policy.actor_for(user)
+@dataclass
+class FeedData:
+    """What one generation of a person's feed holds (read in a constant handful of queries)."""
+
+    user: User
+    first: datetime.date
+    last: datetime.date
+    courses: list[dict]
+    events: list[AgendaEvent]
+
+
+def collect(user: User, *, today: datetime.date | None = None) -> FeedData:
+    """The courses and events of the person's feed: the timetable selectors' few queries per person and per
+    child, the agenda's three, whatever the number of courses and events."""
+    first, last = feed_window(today or timezone.localdate())
+    entries = _course_entries(user, policy.actor_for(user), first, last)
+    return FeedData(user=user, first=first, last=last, courses=list(entries.values()),
+                    events=agenda.events_for_person(user, first, last))
+
+
+def fingerprint(data: FeedData) -> str:
+    """A digest of everything the feed's text says, computed without building it: the ETag, and the key of the
+    built text in the cache. Serialising hundreds of events with icalendar is the expensive part of a fetch."""
+    user = data.user
+    parts: list = [FEED_FORMAT, user.pk, user.full_name or user.username, settings.PREAU_SITE_URL,
+                   settings.PREAU_SITE_NAME, data.first, data.last]
+    for entry in data.courses:
+        occurrence, change = entry["occurrence"], entry["occurrence"].change
+        course = occurrence.course
+        parts.append((occurrence.key, occurrence.start, occurrence.end, occurrence.status, occurrence.label,
+                      occurrence.is_exam, str(occurrence.room) if occurrence.room is not None else None,
+                      [t.full_name or t.username for t in occurrence.teachers],
+                      [c.label for c in course.classes.all()], [g.label for g in course.groups.all()],
+                      course.updated_at, (change.updated_at, change.reason, change.note) if change else None,
+                      entry["children"], entry["own"]))
+    for item in data.events:
+        parts.append((item.pk, item.updated_at, item.title, item.starts_at, item.ends_at, item.all_day,
+                      [c.label for c in item.classes.all()], [g.label for g in item.groups.all()]))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+
+def render(data: FeedData) -> bytes:
+    """The feed as RFC 5545 bytes (no query: everything was read by `collect`)."""
+    user, first, last = data.user, data.first, data.last
     domain, site = _domain(), settings.PREAU_SITE_URL.rstrip("/")
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
@@ -244,11 +287,26 @@ def build_feed(user: User, *, today: datetime.date | None = None) -> bytes:
     calendar.add_component(icalendar.Timezone.from_tzid("Europe/Paris", first_date=datetime.date(first.year, 1, 1),
                                                         last_date=datetime.date(last.year + 1, 1, 1)))
     components = []
-    for entry in _course_entries(user, actor, first, last).values():
+    for entry in data.courses:
         components.append((entry["occurrence"].start, _course_event(entry, domain)))
-    for item in agenda.events_for_person(user, first, last):
+    for item in data.events:
         components.append((item.starts_at, _agenda_event(item, domain, site)))
     components.sort(key=lambda pair: (pair[0], str(pair[1]["uid"])))
     for _start, component in components:
         calendar.add_component(component)
     return calendar.to_ical()
+
+
+def build_feed(user: User, *, today: datetime.date | None = None) -> bytes:
+    """The person's calendar as RFC 5545 bytes."""
+    return render(collect(user, today=today))
+
+
+def cached_render(data: FeedData, etag: str) -> bytes:
+    """The feed's bytes, from the cache when this exact content was built in the last FEED_CACHE_SECONDS."""
+    key = f"preau:calendar-feed:body:{etag}"
+    body = cache.get(key)
+    if body is None:
+        body = render(data)
+        cache.set(key, body, FEED_CACHE_SECONDS)
+    return body
