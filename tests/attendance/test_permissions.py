@@ -215,3 +215,14 @@ def test_dashboard(world):
     assert {r.pupil_id for r in data["unjustified"]} == {one.pupil_b.pk, one.pupil_b2.pk}
     assert data["unjustified_count"] == 2 and data["pending_justifications"] == []
     assert selectors.dashboard(world.two.establishment, now)["unjustified"] == []
+
+
+def test_reads_of_many_pupils_are_logged_in_one_insert(world, django_assert_num_queries):
+    one = world.one
+    pupils = [one.pupil_a, one.pupil_b, one.pupil_b2, one.pupil_b]
+    user = User.objects.get(pk=one.cpe.pk)
+    selectors.record_attendance_reads(actor=user, pupils=pupils[:1])  # the actor's memberships, once
+    with django_assert_num_queries(1):
+        assert selectors.record_attendance_reads(actor=user, pupils=pupils) == 3
+    mother = User.objects.get(pk=one.mother_b.pk)
+    assert selectors.record_attendance_reads(actor=mother, pupils=[one.pupil_b]) == 0
