@@ -328,3 +328,31 @@ def test_staff_pages_constant_queries(world, client, django_assert_max_num_queri
         make_course(s, weekday=index % 5, start=data["courses"][0].start_time, end=data["courses"][0].end_time,
                     teachers=[s.teacher_b], classes=[s.class_b], room=None)
     assert counts() == small
+
+
+BIG = "9" * 30
+
+
+def test_garbage_input_is_never_a_server_error(world, client, week):
+    s = world.one
+    url = change_url(first(week))
+    client.force_login(s.head)
+    for data in ({"action": "move", "move-new_date": "2026-12-09", "move-new_room": BIG},
+                 {"action": "modify", "modify-replacement_teacher": BIG},
+                 {"action": "modify", "modify-replacement_teacher": "-1"},
+                 {"action": "cancel", "cancel-reason": "x" * 500},
+                 {"action": "move", "move-new_date": "9999-12-31"},
+                 {"action": "move", "move-new_date": "2026-12-09", "move-new_start_time": "25:00"}):
+        assert client.post(url, data).status_code == 400, data
+    for data in ({"kind": "exam", "date": "2026-12-10", "start_time": "16:00", "end_time": "17:00",
+                  "classes": [BIG], "teachers": [BIG, "x"]},
+                 {"kind": "zz", "date": "0000-00-00"}):
+        assert client.post(reverse("timetable:extra_create"), data).status_code == 400
+    assert client.post(reverse("timetable:course_create"), {"weekday": "0", "start_time": "08:00",
+                                                            "end_time": "09:00", "label": "x",
+                                                            "groups": ["-3"]}).status_code == 400
+    for query in (f"?classe={BIG}&enseignant=x&salle=-5&page=999999", "?page=-1"):
+        assert client.get(reverse("timetable:courses") + query).status_code == 200
+    assert client.post(reverse("timetable:calendar"), {"action": "period_delete", "period": BIG}).status_code == 404
+    assert client.get(reverse("timetable:free_rooms") + "?date=2026-12-07&start=00:00&end=23:59").status_code == 200
+    assert not CourseChange.objects.exists() and not Course.objects.exclude(kind="recurring").exists()

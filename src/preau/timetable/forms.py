@@ -45,6 +45,25 @@ def time_field(label, required=True, **kwargs):
                                            "invalid": _("Indiquez une heure valide (hh:mm).")}, **kwargs)
 
 
+MAX_ID = 2 ** 63 - 1
+
+
+class ChoicesField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows that refuses ids no database could hold (instead of an overflow, a 500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(str(pk))
+            except (TypeError, ValueError):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                            params={"pk": pk}) from None
+            if not 0 < number <= MAX_ID:
+                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                            params={"value": pk})
+        return super()._check_values(value)
+
+
 def _person_label(user) -> str:
     return f"{user.last_name} {user.first_name}".strip()
 
@@ -230,15 +249,15 @@ class _CourseFields(forms.Form):
                                      error_messages={"invalid_choice": _("Choisissez une matière de la liste.")})
     label = forms.CharField(label=_("Libellé"), max_length=120, required=False,
                             help_text=_("Facultatif avec une matière (« Vie de classe », « Permanence »…)."))
-    teachers = forms.ModelMultipleChoiceField(
+    teachers = ChoicesField(
         label=_("Enseignants"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={"size": 6}),
         error_messages={"invalid_choice": _("Choisissez des enseignants de la liste."),
                         "invalid_pk_value": _("Choisissez des enseignants de la liste.")})
-    classes = forms.ModelMultipleChoiceField(
+    classes = ChoicesField(
         label=_("Classes"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={"size": 6}),
         error_messages={"invalid_choice": _("Choisissez des classes de la liste."),
                         "invalid_pk_value": _("Choisissez des classes de la liste.")})
-    groups = forms.ModelMultipleChoiceField(
+    groups = ChoicesField(
         label=_("Groupes"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={"size": 6}),
         error_messages={"invalid_choice": _("Choisissez des groupes de la liste."),
                         "invalid_pk_value": _("Choisissez des groupes de la liste.")})
