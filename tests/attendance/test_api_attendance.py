@@ -284,3 +284,32 @@ def test_naive_times_are_paris_wall_clock(world):
         content_type="application/json")
     assert created.status_code == 201
     assert AttendanceRecord.objects.get().starts_at == at(MONDAY, 8)
+
+
+def test_lists_and_dashboard_queries_do_not_grow(world, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preau.directory.testing import make_pupil
+
+    one = world.one
+    course = make_course(one)
+    cpe = client_for(one.cpe)
+
+    def measure(n):
+        pupils = [make_pupil(one.class_b) for _ in range(n)]
+        for pupil in pupils:
+            AttendanceRecord.objects.create(establishment=one.establishment, pupil=pupil, kind="absence",
+                                            starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 12), course=course,
+                                            course_date=MONDAY)
+        result = []
+        with time_machine.travel(at(MONDAY, 10), tick=False):
+            for url, params in ((f"{API}/records", {}), (f"{API}/dashboard", {"establishment": one.establishment.pk}),
+                                (f"{API}/classes/{one.class_b.pk}/counts", {})):
+                with CaptureQueriesContext(connection) as queries:
+                    assert cpe.get(url, params).status_code == 200
+                result.append(len(queries))
+        return result
+
+    measure(1)  # warm caches
+    assert measure(3) == measure(25)

@@ -112,7 +112,8 @@ def dashboard(establishment, now: datetime.datetime | None = None) -> dict:
     today = now.astimezone(PARIS).date()
     records = AttendanceRecord.objects.filter(establishment_id=establishment.pk)
     absent_now = list(records.filter(kind__in=[Kind.ABSENCE, Kind.EARLY_LEAVE], starts_at__lte=now, ends_at__gt=now)
-                      .select_related("pupil", "reason").order_by("pupil__last_name", "pupil__first_name", "pk"))
+                      .select_related("pupil", "reason", "course__subject")
+                      .order_by("pupil__last_name", "pupil__first_name", "pk"))
     occurrences = [o for o in tt.occurrences_for_establishment(establishment, today)
                    if o.status != "cancelled" and o.start <= now and o.day == today]
     taken = roll_calls_taken(occurrences)
