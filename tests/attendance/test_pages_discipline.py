@@ -46,7 +46,8 @@ def punish(school, pupil, *, by=None, kind="detention", reason="Bavardages rép�
 def test_a_teacher_reports_an_incident_about_a_pupil_they_teach(one, client):
     client.force_login(one.teacher_b)
     form = text(client.get(f"{INCIDENTS}nouveau/"))
-    assert one.pupil_b.last_name in form and one.pupil_a.last_name not in form  # only the pupils they may see
+    assert f'<option value="{one.pupil_b.pk}">' in form  # only the pupils they may see
+    assert f'<option value="{one.pupil_a.pk}">' not in form
     response = client.post(f"{INCIDENTS}nouveau/", {
         "occurred_at": YESTERDAY, "place": "Cour", "facts": "Insultes envers un camarade.",
         "pupils": [one.pupil_b.pk]})
@@ -118,6 +119,11 @@ def test_the_head_gives_a_reprimand_and_the_family_sees_it(one, client, django_c
     client.force_login(one.mother_b)
     page = text(client.get(family_url(one.pupil_b)))
     assert "Blâme" in page and "Violences répétées." in page and one.head.full_name in page
+    client.force_login(one.pupil_b)  # the pupil sees it too, on their own page
+    page = main(client.get("/vie-scolaire/famille/"))
+    assert "Blâme" in page and "Violences répétées." in page
+    client.force_login(one.guardian_a)
+    assert "Violences répétées." not in main(client.get("/vie-scolaire/famille/"))
 
 
 def test_a_punishment_from_an_incident_then_served(one, client):

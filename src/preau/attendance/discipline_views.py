@@ -39,7 +39,7 @@ from .family_forms import (
     PunishmentForm,
     PunishmentStateForm,
 )
-from .family_views import apply_errors, audit_read, class_labels, current_enrolment, download, refused
+from .family_views import audit_read, class_labels, current_enrolment, download, form_page, run
 from .models import ExitRegime, Punishment
 
 PER_PAGE = 30
@@ -140,20 +140,13 @@ def incident_new(request):
     form = IncidentForm(request.POST if posted else None, initial=initial, pupils=_pupils_of(actor, establishment))
     if posted and form.is_valid():
         data = form.cleaned_data
-        try:
-            incident = services.report_incident(
-                by=request.user, establishment_id=establishment.pk, occurred_at=data["occurred_at"],
-                place=data.get("place") or "", facts=data["facts"], pupils=list(data["pupils"]), request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+        incident = run(form, lambda: services.report_incident(
+            by=request.user, establishment_id=establishment.pk, occurred_at=data["occurred_at"],
+            place=data.get("place") or "", facts=data["facts"], pupils=list(data["pupils"]), request=request))
+        if incident:
             messages.success(request, _("Incident enregistré."))
             return redirect(f"{reverse('attendance:incidents')}#incident-{incident.pk}")
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/discipline/incident_form.html", {
-        "form": form, "establishment": establishment}, status=status)
+    return form_page(request, "attendance/discipline/incident_form.html", form, {"establishment": establishment})
 
 
 # --- Punishments ------------------------------------------------------------------------------------------------
@@ -237,23 +230,17 @@ def punishment_new(request):
                           kinds=offered_kinds(actor, establishment.pk, chosen))
     if posted and form.is_valid():
         data = form.cleaned_data
-        try:
-            punishment = services.set_punishment(
-                by=request.user, pupil=data["pupil"], kind=data["kind"], reason=data["reason"], incident=incident,
-                serve_on=data.get("serve_on"), duration_minutes=data.get("duration_minutes"),
-                serve_until=data.get("serve_until"), place=data.get("place") or "", work=data.get("work") or "",
-                request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+        punishment = run(form, lambda: services.set_punishment(
+            by=request.user, pupil=data["pupil"], kind=data["kind"], reason=data["reason"], incident=incident,
+            serve_on=data.get("serve_on"), duration_minutes=data.get("duration_minutes"),
+            serve_until=data.get("serve_until"), place=data.get("place") or "", work=data.get("work") or "",
+            request=request))
+        if punishment:
             messages.success(request, _("%(kind)s donnée à %(name)s : sa famille en est informée.") % {
                 "kind": punishment.get_kind_display(), "name": punishment.pupil.full_name})
             return redirect(f"{reverse('attendance:punishments')}#punition-{punishment.pk}")
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/discipline/punishment_form.html", {
-        "form": form, "establishment": establishment, "incident": incident}, status=status)
+    return form_page(request, "attendance/discipline/punishment_form.html", form, {
+        "establishment": establishment, "incident": incident})
 
 
 @login_required
@@ -322,21 +309,14 @@ def exemption_new(request):
                          pupils=pupils, subjects=subjects)
     if posted and form.is_valid():
         data = form.cleaned_data
-        try:
-            exemption = services.record_exemption(
-                by=request.user, pupil=data["pupil"], subject=data.get("subject"), first_day=data["first_day"],
-                last_day=data["last_day"], must_attend=data.get("must_attend", False),
-                comment=data.get("comment") or "", document=data.get("document"), request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+        exemption = run(form, lambda: services.record_exemption(
+            by=request.user, pupil=data["pupil"], subject=data.get("subject"), first_day=data["first_day"],
+            last_day=data["last_day"], must_attend=data.get("must_attend", False),
+            comment=data.get("comment") or "", document=data.get("document"), request=request))
+        if exemption:
             messages.success(request, _("Dispense enregistrée : la famille et les professeurs en sont informés."))
             return redirect(f"{reverse('attendance:exemptions')}#dispense-{exemption.pk}")
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/discipline/exemption_form.html", {
-        "form": form, "establishment": establishment}, status=status)
+    return form_page(request, "attendance/discipline/exemption_form.html", form, {"establishment": establishment})
 
 
 @login_required
@@ -375,22 +355,14 @@ def exit_regime(request, pupil_id: int):
     form = ExitRegimeForm(request.POST if posted else None, initial=initial)
     if posted and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.set_exit_regime(
+        if run(form, lambda: services.set_exit_regime(
                 by=request.user, pupil=pupil, school_year=year, regime=data["regime"],
                 may_leave_when_no_course=data.get("may_leave_when_no_course", False),
                 may_leave_at_lunch=data.get("may_leave_at_lunch", False), comment=data.get("comment") or "",
-                request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+                request=request)):
             messages.success(request, _("Régime de sortie enregistré."))
             return redirect("attendance:exit_regime", pupil.pk)
     if not posted:
         audit_read(request, pupil, year.establishment_id)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/discipline/exit_regime.html", {
-        "form": form, "pupil": pupil, "school_class": enrolment.school_class, "current": current,
-    }, status=status)
+    return form_page(request, "attendance/discipline/exit_regime.html", form, {
+        "pupil": pupil, "school_class": enrolment.school_class, "current": current})

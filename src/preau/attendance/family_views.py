@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from preau.access import policy
 from preau.core import context
+from preau.directory.admin_views import apply_errors
 from preau.directory.models import ClassEnrolment, Role, Service
 
 from . import selectors, services
@@ -53,20 +54,21 @@ JUSTIFICATION_STATES = {
 }
 
 
-def apply_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError on the form: next to its field when there is one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for item in errors:
-                form.add_error(target, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+def run(form, call):
+    """Call a service for a valid form: its result; or, on the service's ValidationError (next to its field when it
+    names one) or PermissionDenied, None with the error on the form."""
+    try:
+        return call()
+    except ValidationError as error:
+        apply_errors(form, error)
+    except PermissionDenied as error:
+        form.add_error(None, str(error) or _("Vous n'avez pas le droit d'effectuer cette action."))
+    return None
 
 
-def refused(form, error: PermissionDenied) -> None:
-    form.add_error(None, str(error) or _("Vous n'avez pas le droit d'effectuer cette action."))
+def form_page(request, template: str, form, context: dict):
+    """A form page: 400 when a posted form has errors (in French, listed at the top and next to their field)."""
+    return render(request, template, {"form": form, **context}, status=400 if form.is_bound and form.errors else 200)
 
 
 def audit_read(request, pupil, establishment_id) -> None:
@@ -226,21 +228,13 @@ def justify(request, pupil_id: int):
                        records=records, reasons=_family_reasons(pupil, records))
     if posted and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.submit_justification(
+        if run(form, lambda: services.submit_justification(
                 by=request.user, pupil=pupil, records=list(data["records"]), reason=data["reason"],
-                comment=data.get("comment") or "", document=data.get("document"), request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+                comment=data.get("comment") or "", document=data.get("document"), request=request)):
             messages.success(request, _("Justification envoyée : la vie scolaire va l'examiner."))
             return redirect("attendance:family_child", pupil.pk)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/family/justify.html", {
-        "form": form, "pupil": pupil, "has_records": bool(form.fields["records"].queryset),
-    }, status=status)
+    return form_page(request, "attendance/family/justify.html", form, {
+        "pupil": pupil, "has_records": bool(form.fields["records"].queryset)})
 
 
 # --- The justification queue (vie scolaire) ---------------------------------------------------------------------
@@ -295,26 +289,19 @@ def justification(request, justification_id: int):
     if posted and form.is_valid():
         data = form.cleaned_data
         accept = data["decision"] == "accept"
-        try:
-            services.decide_justification(by=request.user, justification=item, accept=accept,
-                                          comment=data.get("comment") or "", request=request)
-        except ValidationError as error:
-            apply_errors(form, error)
-        except PermissionDenied as error:
-            refused(form, error)
-        else:
+        if run(form, lambda: services.decide_justification(by=request.user, justification=item, accept=accept,
+                                                           comment=data.get("comment") or "", request=request)):
             messages.success(request, _("Justification acceptée : les absences sont justifiées.") if accept
                              else _("Justification refusée : la famille en est informée."))
             return redirect("attendance:justifications")
     if not posted:
         audit_read(request, item.pupil, item.establishment_id)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "attendance/family/justification.html", {
+    return form_page(request, "attendance/family/justification.html", form, {
         "item": item, "records": [{"record": r, "state": state_badge(RECORD_STATES, r.state)}
                                   for r in item.records.order_by("starts_at")],
-        "form": form, "state": state_badge(JUSTIFICATION_STATES, item.state),
+        "state": state_badge(JUSTIFICATION_STATES, item.state),
         "school_class": class_labels([item.pupil_id]).get(item.pupil_id, ""),
-    }, status=status)
+    })
 
 
 @login_required
