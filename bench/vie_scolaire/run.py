@@ -9,10 +9,11 @@ On PostgreSQL + Redis + gunicorn with `preau.settings.production`, for each size
 `--sizes` (default `1000:1,1600:3`: a collège of 1,000 pupils alone, then the seed's largest collège, 16 classes a
 level, 1,600 pupils, in a database that also holds the école and a further collège), in its own process:
 
-1. setup (unless --reuse): drops and recreates the database `<--db>_<pupils>` (default preau_bench_vs_1000 and
-   preau_bench_vs_1600), empties Redis db `--redis-db` (12; emptied with --reuse too: the calendars are cached
-   there by school-year id, the same ids in both databases), migrates, `preau seed --seed 1 --establishments E
-   --pupils P` (which also makes the calendars, rooms and the weekly timetable), `VACUUM ANALYZE`;
+1. setup (unless --reuse): drops and recreates the database `<--db>_<pupils>_<establishments>` (default
+   preau_bench_vs_1000_1 and preau_bench_vs_1600_3), empties Redis db `--redis-db` (12; emptied with --reuse
+   too: the calendars are cached there by school-year id, the same ids in every database), migrates, `preau seed
+   --seed 1 --establishments E --pupils P` (which also makes the calendars, rooms, the weekly timetable and ten
+   days of past roll calls and absences), `VACUUM ANALYZE`;
 2. the bench day: today (Europe/Paris) if the first collège has courses today: its teachers take their own roll
    calls (a teacher may edit a roll call on the day of the course only). Otherwise the latest school day before
    today, and the roll calls are taken by the collège's CPE and vie scolaire assistants (who may take over any
@@ -139,7 +140,10 @@ def school_size(est) -> dict:
     from preau.timetable.models import Course
 
     active = Membership.objects.filter(establishment=est, is_active=True)
-    return {"establishment": est.name, "pupils": active.filter(role=Role.PUPIL).count(),
+    from preau.directory.models import Establishment
+
+    return {"establishment": est.name, "establishments_in_database": Establishment.objects.count(),
+            "pupils": active.filter(role=Role.PUPIL).count(),
             "guardians": active.filter(role=Role.GUARDIAN).count(),
             "teachers": active.filter(role=Role.TEACHER).count(),
             "classes": SchoolClass.objects.filter(establishment=est, school_year__is_current=True).count(),
@@ -193,6 +197,7 @@ def people(est, day, occurrences, by_teachers: bool, count: int) -> dict:
                  .order_by("pupil_id") if Service.TIMETABLE not in (link.denied_services or [])]
         if links:
             guardians.append({"user": user, "role": "guardian", "child": links[0].pupil_id,
+                              "children": len({link.pupil_id for link in links}),
                               "week": f"/emploi-du-temps/eleve/{links[0].pupil_id}/"})
         if len(guardians) >= count:
             break
@@ -287,7 +292,7 @@ def logged_in_client(user, password: str):
     return client
 
 
-def query_counts(chosen: dict, sets: dict, pupils_of: dict, password: str, run_dir: Path) -> dict:
+def query_counts(chosen: dict, pupils_of: dict, password: str, run_dir: Path) -> dict:
     """{label: {"first": n, "steady": n, "status": code}}; exits on an unexpected status."""
     results: dict[str, dict] = {}
 
@@ -302,7 +307,10 @@ def query_counts(chosen: dict, sets: dict, pupils_of: dict, password: str, run_d
         results[label] = {"first": counts[0], "steady": counts[1], "path": path}
         return client
 
-    pupil, guardian, taker = chosen["pupil"][0], chosen["guardian"][0], chosen["taker"][0]
+    # Like with like in every school size: a guardian of one child (the API answers a week per child), fixed
+    # mark sets by position in the list (2 absent and 1 late, then 2 others absent and 1 late).
+    pupil, taker = chosen["pupil"][0], chosen["taker"][0]
+    guardian = next((g for g in chosen["guardian"] if g["children"] == 1), chosen["guardian"][0])
     twice("week page, pupil", pupil["user"], "get", WEEK_PATH, 200)
     twice("week page, guardian: redirect", guardian["user"], "get", WEEK_PATH, 302)
     twice("week page, guardian: child's page", guardian["user"], "get", guardian["week"], 200)
@@ -312,12 +320,13 @@ def query_counts(chosen: dict, sets: dict, pupils_of: dict, password: str, run_d
         twice(f"week API, {name}", person["user"], "get", WEEK_API, 200, HTTP_ACCEPT="application/json")
 
     # The roll calls of the taker's last occurrence (not in the wrk pool's first submissions: a fresh one).
-    occ = taker["occurrences"][-1]
+    occ = next(o for o in reversed(taker["occurrences"]) if len(pupils_of[o.key]) >= 9)
     ids = pupils_of[occ.key]
     path = roll_call_path(occ)
     twice("roll-call page (GET)", taker["user"], "get", path, 200)
     client = logged_in_client(taker["user"], password)
-    variants = sets[occ.key]
+    variants = [{"absent": ids[0:2], "late": {ids[2]: 10}}, {"absent": ids[3:5], "late": {ids[5]: 5}},
+                {"absent": ids[6:8], "late": {ids[8]: 15}}]
     posts = {}
     for label, k in (("first submission", 0), ("changed marks", 1), ("same marks again", 1)):
         count, response = counted(client, "post", path, run_dir, f"roll-call-post-{label.replace(' ', '-')}",
@@ -453,10 +462,14 @@ def one_size(args) -> int:
     pupils, establishments = (int(x) for x in args.size.split(":"))
     run_dir = args.out
     run_dir.mkdir(parents=True, exist_ok=True)
-    args.db = f"{args.db}_{pupils}"
+    args.db = f"{args.db}_{pupils}_{establishments}"
     msg.environment(args, run_dir)
     os.environ["BENCH_RUN_DIR"] = str(run_dir)
-    results: dict = {"size": args.size, "db": args.db, "load_before": imports_run.load_average(),
+    results: dict = {"size": args.size, "db": args.db, "started": f"{dt.datetime.now():%Y-%m-%d %H:%M}",
+                     "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                              check=False, cwd=ROOT).stdout.strip(),
+                     "uptime": subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip(),
+                     "load_before": imports_run.load_average(),
                      "busiest_before": imports_run.busiest_processes()}
     run(["redis-cli", "-n", str(args.redis_db), "FLUSHDB"])
     if not args.reuse:
@@ -483,7 +496,7 @@ def one_size(args) -> int:
                                                      max(map(len, pupils_of.values()), default=0)]}
     results["people"] = {k: len(v) for k, v in chosen.items()}
     print(f"  {results['school']}\n  bench day {results['bench_day']}\n  people {results['people']}", flush=True)
-    results["queries"] = query_counts(chosen, sets, pupils_of, DEMO_PASSWORD, run_dir)
+    results["queries"] = query_counts(chosen, pupils_of, DEMO_PASSWORD, run_dir)
     for label, row in results["queries"].items():
         print(f"    queries {label}: " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "path"), flush=True)
 
@@ -526,7 +539,8 @@ def markdown(machine: dict, sizes: dict) -> str:
                      f"{s['database']['users']:,} users, {s['database']['courses']:,} courses. Bench day {d['day']}"
                      f" ({d['occurrences_of_the_day']} occurrences), roll calls taken by {d['taken_by']}: "
                      f"{d['roll_calls']} roll calls of {d['pupils_per_roll_call'][0]}–{d['pupils_per_roll_call'][1]}"
-                     f" pupils; people {r['people']}; load before {r['load_before']:.2f}.")
+                     f" pupils; people {r['people']}; started {r.get('started', '?')}, commit {r.get('commit', '?')}, "
+                     f"load before {r['load_before']:.2f}.")
     lines += ["", "| School | Scenario | Requests | req/s | p50 / p95 / p99 (ms) | max (ms) | Statuses | Unexpected | "
               "gunicorn CPU/request (ms) | Load before / during |", "|---|---|---:|---:|---|---:|---|---:|---:|---|"]
     for size, r in sizes.items():
@@ -559,7 +573,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "preau_bench_vs"),
-                        help="database name prefix; <db>_<pupils> is DROPPED and recreated")
+                        help="database name prefix; <db>_<pupils>_<establishments> is DROPPED and recreated")
     parser.add_argument("--redis-db", type=int, default=int(os.environ.get("BENCH_REDIS_DB", 12)))
     parser.add_argument("--sizes", default="1000:1,1600:3", help="PUPILS:ESTABLISHMENTS, comma-separated")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded databases (migrations applied)")
@@ -583,7 +597,8 @@ def main() -> int:
     if not args.report:
         run_dir.mkdir(parents=True, exist_ok=True)
         machine = machine_info(args)
-        (run_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
+        if not (run_dir / "machine.json").exists():  # a further size added to an earlier run keeps the first
+            (run_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
         print(f"bench vie scolaire → {run_dir}\n  {machine}", flush=True)
         passed = ["--pg", args.pg, "--db", args.db, "--redis-db", str(args.redis_db), "--scenarios", args.scenarios,
                   "--people", str(args.people), "--variants", str(args.variants), "--duration", args.duration,
@@ -603,7 +618,8 @@ def main() -> int:
     for folder in sorted(run_dir.glob("pupils-*"), key=lambda p: int(p.name.split("-")[1])):
         if (folder / "results.json").exists():
             r = json.loads((folder / "results.json").read_text())
-            sizes[f"{r['school']['pupils']:,} pupils"] = r
+            n = r["school"].get("establishments_in_database", 1)
+            sizes[f"{r['school']['pupils']:,} pupils" + (f" ({n} establishments in the database)" if n > 1 else "")] = r
     summary = markdown(machine, sizes)
     (run_dir / "summary.md").write_text(summary)
     print(summary)
