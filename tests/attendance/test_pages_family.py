@@ -341,3 +341,14 @@ def test_queue_constant_queries(one, client, django_assert_max_num_queries):
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(QUEUE_URL)
     assert text(response).count('<article class="card att-item" id="justification-') == 10
+
+
+def test_the_page_shows_the_chosen_periods_records_and_half_day_counts(one, lea_absent, client):
+    client.force_login(one.mother_b)
+    page = text(client.get(family_url(one.pupil_b)))  # today is in the first trimester
+    assert 'value="1" selected' in page
+    assert 'data-testid="count-absent">1<' in page and 'data-testid="count-unjustified">1<' in page
+    assert 'data-testid="count-late">1<' in page
+    page = text(client.get(f"{family_url(one.pupil_b)}?periode=2"))
+    assert 'value="2" selected' in page and "Aucune absence ni aucun retard sur la période." in page
+    assert 'data-testid="count-absent">0<' in page

@@ -163,7 +163,7 @@ def family_child(request, pupil_id: int):
 def _chosen_period(request, periods):
     wanted = request.GET.get("periode", "")
     for period in periods:
-        if str(period.pk) == wanted:
+        if str(period.index) == wanted:
             return period
     today = timezone.localdate()
     for period in periods:
