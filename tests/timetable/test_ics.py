@@ -278,6 +278,9 @@ def test_token_lifecycle_over_http(world, timetable, client):
     page = client.get(reverse("agenda:feed_settings")).content.decode()
     new_token = re.search(r"/agenda/ics/([A-Za-z0-9_-]+)\.ics", page).group(1)
     assert new_token != token
+    created = AuditEvent.objects.filter(action=AuditEvent.Action.CALENDAR_FEED_CREATED, actor=user).order_by("pk")
+    assert [event.details["replaced"] for event in created] == [False, True]
+    assert CalendarFeedToken.objects.filter(user=user).count() == 1
     assert anonymous.get(url).status_code == 404
     assert anonymous.get(reverse("agenda:ics", args=[new_token])).status_code == 200
 

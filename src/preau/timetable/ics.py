@@ -68,8 +68,11 @@ def feed_token_create(*, user: User, request=None) -> str:
     it is shown once and never stored."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with transaction.atomic():
-        replaced = CalendarFeedToken.objects.filter(user=user).delete()[0] > 0
-        CalendarFeedToken.objects.create(user=user, token_hash=hash_token(token), hint=token[-HINT_CHARS:])
+        # One row per person, replaced in place (two tabs creating at once end with one link, the last one).
+        _row, created = CalendarFeedToken.objects.update_or_create(
+            user=user, defaults={"token_hash": hash_token(token), "hint": token[-HINT_CHARS:],
+                                 "created_at": timezone.now(), "last_used_at": None})
+        replaced = not created
         record(AuditEvent.Action.CALENDAR_FEED_CREATED, actor=user, subject=user, request=request,
                target="timetable.calendar_feed", replaced=replaced)
     return token
