@@ -41,6 +41,7 @@ def test_end_to_end_accept(world, absent, media, django_capture_on_commit_callba
     one = world.one
     assert set(Notification.objects.filter(kind="absence").values_list("recipient_id", flat=True)) == {
         one.mother_b.pk, one.father_b.pk}
+    assert {n.url for n in Notification.objects.filter(kind="absence")} == {f"/vie-scolaire/famille/{one.pupil_b.pk}/"}
     with django_capture_on_commit_callbacks(execute=True):
         justification = services.submit_justification(
             pupil=one.pupil_b, records=[absent.pk], reason=reason(one, "MAL"), comment="Fièvre",

@@ -83,10 +83,13 @@ def _clean_text(value, limit: int, label: str) -> str:
     return text
 
 
-def _family_url() -> str:
-    for name in ("attendance:family", "attendance:home"):
+def _family_url(pupil_id: int | None = None) -> str:
+    """The family's attendance page of a child (or of all their children)."""
+    attempts = ([("attendance:family_child", [pupil_id])] if pupil_id is not None else []) + [
+        ("attendance:family", [])]
+    for name, args in attempts:
         try:
-            return reverse(name)
+            return reverse(name, args=args)
         except NoReverseMatch:
             continue
     return "/vie-scolaire/"
@@ -131,7 +134,7 @@ def _notify_families(pupil_ids: Iterable[int], *, title_for, body: str = "", sou
     recipients = family_recipients(pupil_ids)
     for pupil_id, guardian_ids in recipients.items():
         notify(recipient_ids=guardian_ids, kind="absence", title=title_for(pupil_id), body=body,
-               url=url or _family_url(), establishment_id=establishment_id, source=source_for(pupil_id))
+               url=url or _family_url(pupil_id), establishment_id=establishment_id, source=source_for(pupil_id))
     return set(recipients)
 
 
