@@ -130,3 +130,14 @@ def test_one_query_for_the_records_of_a_whole_class(world, django_assert_max_num
     with django_assert_max_num_queries(2):
         got = halfdays.half_day_counts(pupils, D(2026, 10, 1), D(2026, 10, 31))
     assert all(got[p.pk]["absent"] == 10 for p in pupils)
+
+
+def test_across_the_autumn_clock_change(world):
+    """Sunday 25 October 2026 03:00 CEST -> 02:00 CET: wall-clock half-days on both sides."""
+    one = world.one
+    absence(one, one.pupil_b, at(D(2026, 10, 23), 8), at(D(2026, 10, 26), 12))  # Friday -> Monday morning
+    c = counts(one.pupil_b, D(2026, 10, 19), D(2026, 10, 30))
+    assert c["absent"] == 3  # Friday (2) + Monday morning (1)
+    # 12:15 on Monday after the change is still the morning (a UTC split would have moved by an hour).
+    absence(one, one.pupil_b2, at(D(2026, 10, 26), 12, 15), at(D(2026, 10, 26), 12, 29))
+    assert counts(one.pupil_b2, D(2026, 10, 26), D(2026, 10, 26))["absent"] == 1

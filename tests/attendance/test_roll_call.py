@@ -220,3 +220,19 @@ def test_roll_call_queries_do_not_grow_with_the_class(world, django_capture_on_c
     large = run(40, 30, make_course(one, teachers=[one.teacher_a], classes=[one.class_a],
                                     start=datetime.time(10), end=datetime.time(11)))
     assert large == small <= 25, (small, large)
+
+
+def test_a_moved_occurrence_is_taken_on_its_new_day(world, course_b):
+    one = world.one
+    tuesday = MONDAY + datetime.timedelta(days=1)
+    CourseChange.objects.create(course=course_b, date=MONDAY, status="moved", new_date=tuesday,
+                                new_start_time=datetime.time(14), new_end_time=datetime.time(15))
+    with pytest.raises(ValidationError):  # Monday: it has not happened yet
+        services.take_roll_call(course=course_b, planned_date=MONDAY, marks={}, by=one.teacher_b,
+                                now=at(MONDAY, 9))
+    services.take_roll_call(course=course_b, planned_date=MONDAY, marks={one.pupil_b.pk: "absent"},
+                            by=one.teacher_b, now=at(tuesday, 14, 5))
+    rec = absences().get()
+    assert rec.starts_at == at(tuesday, 14) and rec.course_date == MONDAY
+    services.take_roll_call(course=course_b, planned_date=MONDAY, marks={one.pupil_b.pk: "absent"},
+                            by=one.teacher_b, now=at(tuesday, 23, 50))  # still its day
