@@ -101,10 +101,13 @@ def test_agenda_events_shown_beside_the_week(world, client, week):
     from .fixtures_agenda import add_event
 
     s = world.one
-    add_event(s.head, s, title="Conseil de classe du 1er trimestre", day=TUESDAY, hour=17, classes=[s.class_a],
-              audience_roles=["pupil", "guardian", "teacher"])
+    event = add_event(s.head, s, title="Conseil de classe du 1er trimestre", day=TUESDAY, hour=17,
+                      classes=[s.class_a], audience_roles=["pupil", "guardian", "teacher"])
     text = page(client, s.pupil_a, f"{WEEK}?date=2026-12-08")
     assert "Conseil de classe du 1er trimestre" in text
+    assert reverse("agenda:event", args=[event.pk]) in text  # their own page links to the event
+    child = page(client, s.guardian_a, reverse("timetable:pupil_week", args=[s.pupil_a.pk]) + "?date=2026-12-08")
+    assert "Conseil de classe du 1er trimestre" in child and reverse("agenda:event", args=[event.pk]) not in child
     assert "Conseil de classe du 1er trimestre" not in page(client, s.pupil_b, f"{WEEK}?date=2026-12-08")
 
 
@@ -243,6 +246,14 @@ def test_staff_and_teachers_read_the_establishment(world, client, week):
                                        + "?date=2026-12-08")
         assert "Mathématiques" in page(client, user, reverse("timetable:teacher_week", args=[s.teacher_a.pk])
                                        + "?date=2026-12-08")
+
+
+def test_staff_who_change_courses_get_the_extra_course_link(world, client, week):
+    s = world.one
+    url = reverse("timetable:class_week", args=[s.class_a.pk]) + "?date=2026-12-08"
+    assert reverse("timetable:extra_create") + "?date=2026-12-08" in page(client, s.cpe, url)
+    assert reverse("timetable:extra_create") not in page(client, s.secretary, url)
+    assert reverse("timetable:extra_create") not in page(client, s.teacher_a, url)
 
 
 def test_staff_without_own_timetable_goes_to_consultation(world, client, week):

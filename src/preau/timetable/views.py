@@ -141,7 +141,7 @@ def _timetable_page(request, *, heading: str, subtitle: str = "", load, school_y
     return render(request, "timetable/week.html", {
         "heading": heading, "subtitle": subtitle, "week": week, "day_view": day_view, "day": day, "shown": shown,
         "nav": nav, "day_tabs": day_tabs, "sunday": sunday, "week_days": len(week.days),
-        "can_consult": _can_consult(request),
+        "can_consult": _can_consult(request), "can_change": _can_change(request),
         **(extra or {}),
     })
 
@@ -149,6 +149,11 @@ def _timetable_page(request, *, heading: str, subtitle: str = "", load, school_y
 def _can_consult(request) -> bool:
     establishment = context.establishment(request)
     return establishment is not None and policy.can_find_free_rooms(request.actor, establishment.pk)
+
+
+def _can_change(request) -> bool:
+    establishment = context.establishment(request)
+    return establishment is not None and policy.can_change_occurrences(request.actor, establishment.pk)
 
 
 def _children_tabs(actor, current_id) -> list[dict]:
@@ -177,7 +182,10 @@ def _pupil_page(request, pupil, *, own: bool):
         request, heading=heading, subtitle=subtitle, school_year=year,
         load=lambda first, last: selectors.occurrences_for_pupil(pupil, first, last),
         events=lambda first, last: agenda.events_for_pupil(pupil, first, last, viewer=actor),
-        extra={"children": _children_tabs(actor, pupil.pk) if not own else [], "pupil": pupil},
+        # Agenda events link to their page on one's own timetable only: a guardian or a teacher may be shown an
+        # event addressed to the pupils that their own agenda does not hold.
+        extra={"children": _children_tabs(actor, pupil.pk) if not own else [], "pupil": pupil,
+               "link_events": own},
     )
 
 
@@ -202,7 +210,7 @@ def _teacher_page(request, teacher, *, own: bool):
     return _timetable_page(
         request, heading=heading, school_year=_current_year(ids), viewer_id=teacher.pk,
         load=lambda first, last: selectors.occurrences_for_teacher(teacher, first, last), events=events,
-        extra={"teacher": teacher, "is_own_teacher": own},
+        extra={"teacher": teacher, "is_own_teacher": own, "link_events": own},
     )
 
 
