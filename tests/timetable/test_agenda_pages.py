@@ -258,3 +258,25 @@ def test_form_scope_follows_the_ticked_classes(world):
     refused = client.post(reverse("agenda:create"), {**base, "scope": "targets"})
     assert refused.status_code == 400 and "Choisissez au moins une classe ou un groupe." in refused.content.decode()
     assert AgendaEvent.objects.count() == 1
+
+
+def test_garbage_input_never_answers_500(world):
+    one = world.one
+    client = as_user(one.head)
+    huge = str(2 ** 70)
+    base = {"title": "Sortie", "kind": "trip", "start_date": "2026-11-05", "start_time": "09:00",
+            "scope": "targets", "audience_roles": ["pupil"]}
+    for change in ({"classes": [huge]}, {"classes": ["-1"]}, {"groups": ["abc"]}, {"kind": "x" * 300},
+                   {"start_date": "2026-02-30"}, {"start_time": "25:99"}, {"audience_roles": ["root"]},
+                   {"title": "x" * 500}, {"end_date": "0000-00-00"}, {"title": "a\x00b"}):
+        response = client.post(reverse("agenda:create"), {**base, **change})
+        assert response.status_code == 400, change
+    assert not AgendaEvent.objects.exists()
+    assert client.get(f"/agenda/{huge}/").status_code == 404
+    assert client.get(f"/api/v1/agenda/{huge}").status_code in (404, 422)
+    with pytest.raises(Exception) as error:
+        from preau.timetable import agenda
+
+        agenda.agenda_event_create(actor=agenda.policy.Actor(one.head), establishment=one.establishment,
+                                   title="X", starts_at=datetime.datetime(2026, 11, 5, 9), classes=[int(huge)])
+    assert "Identifiant invalide" in str(error.value)

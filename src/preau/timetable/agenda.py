@@ -52,6 +52,7 @@ NOTIFICATION_KIND = "timetable"
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_DURATION_DAYS = 366
 AUDIENCE_ROLES = (Role.PUPIL, Role.GUARDIAN, Role.TEACHER, Role.STAFF)
+MAX_ID = 2 ** 63 - 1
 
 
 # --- Validation -----------------------------------------------------------------------------------------------
@@ -61,9 +62,12 @@ def _ids(values: Iterable | None, field: str) -> set[int]:
     for value in values or ():
         pk = getattr(value, "pk", value)
         try:
-            result.add(int(pk))
+            number = int(pk)
         except (TypeError, ValueError):
-            raise ValidationError({field: _("Identifiant invalide : %(v)s.") % {"v": value}}) from None
+            number = 0
+        if not 0 < number <= MAX_ID:  # no database holds it: refused before any query (no overflow)
+            raise ValidationError({field: _("Identifiant invalide : %(v)s.") % {"v": value}})
+        result.add(number)
     return result
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from preau.directory.models import Role
 
 from . import agenda
-from .forms import DateInput, TimeInput
+from .forms import ChoicesField, DateInput, TimeInput
 from .models import AgendaEvent
 
 AUDIENCE_CHOICES = [(Role.PUPIL.value, _("Élèves")), (Role.GUARDIAN.value, _("Responsables")),
@@ -42,10 +42,8 @@ class AgendaEventForm(forms.Form):
         label=_("Pour"), widget=forms.RadioSelect,
         choices=[("whole", _("Tout l'établissement")), ("targets", _("Des classes ou des groupes"))],
         initial="whole")
-    classes = forms.ModelMultipleChoiceField(label=_("Classes"), queryset=None, required=False,
-                                             widget=forms.CheckboxSelectMultiple)
-    groups = forms.ModelMultipleChoiceField(label=_("Groupes"), queryset=None, required=False,
-                                            widget=forms.CheckboxSelectMultiple)
+    classes = ChoicesField(label=_("Classes"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+    groups = ChoicesField(label=_("Groupes"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
     audience_roles = forms.MultipleChoiceField(
         label=_("Public"), choices=AUDIENCE_CHOICES, widget=forms.CheckboxSelectMultiple,
         initial=[value for value, _label in AUDIENCE_CHOICES],
