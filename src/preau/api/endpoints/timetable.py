@@ -365,41 +365,51 @@ def my_timetable(request, start: datetime.date | None = None, end: datetime.date
     return result
 
 
+# kind -> (policy access function, selector, display name)
+_READERS = {
+    "pupil": (policy.access_timetable_pupil, selectors.occurrences_for_pupil, _name),
+    "teacher": (policy.access_timetable_teacher, selectors.occurrences_for_teacher, _name),
+    "class": (policy.access_timetable_class, selectors.occurrences_for_class, lambda c: c.label),
+    "group": (policy.access_timetable_group, selectors.occurrences_for_group, lambda g: g.label),
+    "room": (policy.access_room, selectors.occurrences_for_room, str),
+}
+
+
+def _read(request, kind: str, ident: int, start: datetime.date | None, end: datetime.date | None) -> dict:
+    first, last = _range(start, end)
+    access, select, name = _READERS[kind]
+    obj = access(request.actor, ident)
+    return _timetable(kind, obj, name(obj), first, last, select(obj, first, last))
+
+
+def _room_out(room: Room) -> dict:
+    return {**_room(room), "establishment_id": room.establishment_id, "capacity": room.capacity,
+            "is_active": room.is_active}
+
+
 @router.get("/timetable/pupils/{pupil_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
             summary="L'emploi du temps d'un élève")
 def pupil_timetable(request, pupil_id: int, start: datetime.date | None = None, end: datetime.date | None = None):
-    first, last = _range(start, end)
-    pupil = policy.access_timetable_pupil(request.actor, pupil_id)
-    return _timetable("pupil", pupil, _name(pupil), first, last,
-                      selectors.occurrences_for_pupil(pupil, first, last))
+    return _read(request, "pupil", pupil_id, start, end)
 
 
 @router.get("/timetable/teachers/{teacher_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
             summary="L'emploi du temps d'un enseignant")
 def teacher_timetable(request, teacher_id: int, start: datetime.date | None = None,
                       end: datetime.date | None = None):
-    first, last = _range(start, end)
-    teacher = policy.access_timetable_teacher(request.actor, teacher_id)
-    return _timetable("teacher", teacher, _name(teacher), first, last,
-                      selectors.occurrences_for_teacher(teacher, first, last))
+    return _read(request, "teacher", teacher_id, start, end)
 
 
 @router.get("/timetable/classes/{class_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
             summary="L'emploi du temps d'une classe (avec ses groupes)")
 def class_timetable(request, class_id: int, start: datetime.date | None = None, end: datetime.date | None = None):
-    first, last = _range(start, end)
-    school_class = policy.access_timetable_class(request.actor, class_id)
-    return _timetable("class", school_class, school_class.label, first, last,
-                      selectors.occurrences_for_class(school_class, first, last))
+    return _read(request, "class", class_id, start, end)
 
 
 @router.get("/timetable/groups/{group_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
             summary="L'emploi du temps d'un groupe")
 def group_timetable(request, group_id: int, start: datetime.date | None = None, end: datetime.date | None = None):
-    first, last = _range(start, end)
-    group = policy.access_timetable_group(request.actor, group_id)
-    return _timetable("group", group, group.label, first, last,
-                      selectors.occurrences_for_group(group, first, last))
+    return _read(request, "group", group_id, start, end)
 
 
 @router.get("/timetable/rooms", response=responses(list[RoomOut], NOT_FOUND), summary="Les salles")
@@ -408,16 +418,13 @@ def list_rooms(request, establishment: Id | None = None):
     rooms = policy.rooms_visible_to(request.actor).order_by("establishment_id", "code")
     if establishment is not None:
         rooms = rooms.filter(establishment_id=establishment)
-    return [{**_room(r), "establishment_id": r.establishment_id, "capacity": r.capacity, "is_active": r.is_active}
-            for r in rooms]
+    return [_room_out(r) for r in rooms]
 
 
 @router.get("/timetable/rooms/{room_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
             summary="L'occupation d'une salle")
 def room_timetable(request, room_id: int, start: datetime.date | None = None, end: datetime.date | None = None):
-    first, last = _range(start, end)
-    room = policy.access_room(request.actor, room_id)
-    return _timetable("room", room, str(room), first, last, selectors.occurrences_for_room(room, first, last))
+    return _read(request, "room", room_id, start, end)
 
 
 class FreeRoomsParams(Schema):
@@ -442,8 +449,7 @@ def free_rooms(request, params: Query[FreeRoomsParams]):
     if end - start > datetime.timedelta(days=1):
         raise api_error(400, "Le créneau ne doit pas dépasser une journée.")
     establishment = _establishment(actor, params.establishment)
-    return [{**_room(r), "establishment_id": r.establishment_id, "capacity": r.capacity, "is_active": r.is_active}
-            for r in selectors.free_rooms(establishment, start, end)]
+    return [_room_out(r) for r in selectors.free_rooms(establishment, start, end)]
 
 
 @router.get("/timetable/occurrences/{course_id}/{date}", response=responses(OccurrenceOut, NOT_FOUND),
