@@ -220,3 +220,26 @@ def test_times_in_paris_after_dst(world, tt):
     r = client_for(world.one.pupil_a).get(f"{API}/me?start=2026-10-26&end=2026-10-26").json()
     assert r[0]["occurrences"][0]["start"] == "2026-10-26T08:00:00+01:00"
     assert datetime.datetime.fromisoformat(r[0]["occurrences"][0]["end"]).hour == 9
+
+
+def test_zone_preset_endpoint(world):
+    s = world.one
+    url = f"{API}/calendars/{s.year.pk}/zone-preset"
+    assert client_for(s.cpe).post(url, {"zone": "B"}, content_type="application/json").status_code == 403
+    assert client_for(world.two.head).post(url, {"zone": "B"}, content_type="application/json").status_code == 404
+    r = client_for(s.head).post(url, {"zone": "B"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["zone"] == "B"
+    winter = [p for p in r.json()["closed_periods"] if p["label"] == "Vacances d'hiver"]
+    assert winter[0]["first_day"] == "2027-02-20"
+    r = client_for(s.head).post(url, {"zone": "X"}, content_type="application/json")
+    assert r.status_code == 400 and "zone" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("who", ["teacher", "class"])
+def test_other_week_api_query_counts(world, tt, who, django_assert_max_num_queries):
+    s = world.one
+    url = {"teacher": f"{API}/teachers/{s.teacher_a.pk}?{WEEK}", "class": f"{API}/classes/{s.class_a.pk}?{WEEK}"}[who]
+    c = client_for(s.head)
+    assert c.get(url).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert c.get(url).status_code == 200

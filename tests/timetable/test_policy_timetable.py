@@ -115,3 +115,19 @@ def test_nurse_reads_rooms_but_not_pupils_outside_timetable_functions(world):
     s = world.one
     assert policy.can_read_timetable(actor(s.nurse), s.pupil_a)
     assert s.pupil_b in policy.timetable_pupils_visible_to(actor(s.teacher_a))
+
+
+def test_global_admin_reads_and_manages(world):
+    s = world.one
+    a = actor(world.global_admin)
+    assert policy.can_read_timetable(a, s.pupil_b)
+    assert policy.access_timetable_class(a, world.two.class_a.pk) == world.two.class_a
+    assert policy.can_manage_timetable(a, world.two.establishment.pk)
+
+
+def test_inactive_pupil_is_not_visible(world):
+    s = world.one
+    s.pupil_b.is_active = False
+    s.pupil_b.save()
+    with pytest.raises(Http404):
+        policy.access_timetable_pupil(actor(s.head), s.pupil_b.pk)

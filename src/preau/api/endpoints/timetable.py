@@ -647,3 +647,26 @@ def update_calendar(request, school_year_id: int, data: CalendarIn):
     calendar = selectors.calendar_for(year)
     calendar.school_year = year
     return calendar_out(actor, calendar)
+
+
+class ZonePresetIn(Schema):
+    zone: str = Field(description="A, B ou C.")
+
+
+@router.post("/timetable/calendars/{school_year_id}/zone-preset",
+             response=responses(CalendarOut, BAD_REQUEST, FORBIDDEN, NOT_FOUND),
+             summary="Réappliquer les vacances officielles d'une zone")
+def apply_zone_preset(request, school_year_id: int, data: ZonePresetIn):
+    """Replaces the school holidays and public holidays by the zone's official ones (local closed days stay)."""
+    actor = request.actor
+    year = _access_year(actor, school_year_id)
+    _manage(actor, year.establishment_id)
+    calendar = selectors.calendar_for(year)
+    calendar.school_year = year
+    try:
+        services.apply_zone_preset(calendar, data.zone, by=actor.user, request=request)
+    except ValidationError as exc:
+        raise service_refusal(exc) from None
+    calendar = selectors.calendar_for(year)
+    calendar.school_year = year
+    return calendar_out(actor, calendar)
