@@ -73,6 +73,7 @@ EXPECTED_OPERATIONS = {
     ("patch", "/api/v1/attendance/records/{record_id}"), ("delete", "/api/v1/attendance/records/{record_id}"),
     ("get", "/api/v1/attendance/justifications"), ("post", "/api/v1/attendance/justifications"),
     ("post", "/api/v1/attendance/justifications/{justification_id}/decision"),
+    ("post", "/api/v1/attendance/announcements"),
     ("get", "/api/v1/attendance/justifications/{justification_id}/document"),
     ("get", "/api/v1/attendance/incidents"), ("post", "/api/v1/attendance/incidents"),
     ("get", "/api/v1/attendance/punishments"), ("post", "/api/v1/attendance/punishments"),

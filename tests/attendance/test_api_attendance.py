@@ -313,3 +313,19 @@ def test_lists_and_dashboard_queries_do_not_grow(world, django_capture_on_commit
 
     measure(1)  # warm caches
     assert measure(3) == measure(25)
+
+
+def test_family_announcement(world, settings, tmp_path):
+    use_media(settings, tmp_path)
+    one = world.one
+    reason = services.reasons_for(one.establishment.pk).get(code="MAL")
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        answer = client_for(one.father_b).post(f"{API}/announcements", {
+            "pupil_id": one.pupil_b.pk, "starts_at": "2026-10-05T08:00:00", "ends_at": "2026-10-06T17:00:00",
+            "reason_id": reason.pk, "comment": "Gastro"})
+        assert answer.status_code == 201, answer.content
+        assert answer.json()["source"] == "family" and answer.json()["state"] == "pending"
+        refused = client_for(one.guardian_a).post(f"{API}/announcements", {
+            "pupil_id": one.pupil_b.pk, "starts_at": "2026-10-05T08:00:00", "ends_at": "2026-10-06T17:00:00",
+            "reason_id": reason.pk})
+        assert refused.status_code == 404

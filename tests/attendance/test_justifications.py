@@ -201,3 +201,32 @@ def test_reasons_are_created_lazily_and_managed_by_vie_scolaire(world):
         services.save_reason(establishment_id=one.establishment.pk, by=one.teacher_a, label="X")
     with pytest.raises(ValidationError):
         services.save_reason(establishment_id=one.establishment.pk, by=one.cpe, label="  ")
+
+
+def test_a_family_announces_an_absence(world, media, django_capture_on_commit_callbacks):
+    one = world.one
+    course = make_course(one)
+    rec = services.announce_absence(pupil=one.pupil_b, starts_at=at(MONDAY, 7), ends_at=at(MONDAY, 18),
+                                    reason=reason(one, "RDV"), comment="Dentiste", document=png_file(),
+                                    by=one.mother_b, now=at(MONDAY, 7))
+    assert rec.source == "family" and rec.state == "pending"
+    justification = Justification.objects.get()
+    assert list(justification.records.all()) == [rec] and justification.document
+    # The roll call shows Léa absent (known), writes nothing for her, and her family is not told again.
+    sheet = services.roll_call_sheet(course, MONDAY)
+    assert sheet.marks[one.pupil_b.pk]["covered"] and sheet.marks[one.pupil_b.pk]["state"] == "pending"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.take_roll_call(course=course, planned_date=MONDAY, marks={one.pupil_b.pk: "absent"},
+                                by=one.teacher_b, now=at(MONDAY, 8, 5))
+    assert AttendanceRecord.objects.filter(pupil=one.pupil_b).count() == 1
+    assert not Notification.objects.filter(kind="absence").exists()
+    services.decide_justification(justification=justification, accept=True, by=one.cpe)
+    rec.refresh_from_db()
+    assert rec.state == "justified"
+    with pytest.raises(ValidationError):  # the past is justified, not announced
+        services.announce_absence(pupil=one.pupil_b, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 9),
+                                  reason=reason(one, "RDV"), by=one.mother_b, now=at(MONDAY.replace(day=6), 8))
+    for person in (one.guardian_a, one.teacher_b, world.two.mother_b):
+        with pytest.raises(PermissionDenied):
+            services.announce_absence(pupil=one.pupil_b, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 9),
+                                      reason=reason(one, "RDV"), by=person, now=at(MONDAY, 7))

@@ -798,6 +798,56 @@ def submit_justification(*, pupil, records, reason, by, comment: str = "", docum
     return justification
 
 
+def announce_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.datetime, reason, by,
+                     comment: str = "", document=None, now=None, request=None) -> AttendanceRecord:
+    """A guardian with parental authority announces an absence of their child (today or later: sick this
+    morning, a medical appointment next week), with a reason offered to families and an optional document. The
+    record (source `family`) is `pending` with its justification until vie scolaire decides; roll calls show the
+    pupil absent (covered), and roll-call absences inside the span are absorbed. Past absences are justified with
+    `submit_justification` instead."""
+    now = _now(now)
+    actor = _actor(by)
+    if not policy.can_justify(actor, pupil):
+        raise PermissionDenied(_("Vous ne pouvez pas signaler d'absence pour cet élève."))
+    establishment_id = _pupil_establishment_id(pupil)
+    starts_at, ends_at = paris_aware(starts_at), paris_aware(ends_at)
+    _check_span(starts_at, ends_at)
+    if local_day(starts_at) < local_day(now):
+        raise ValidationError(_("Une absence passée se justifie depuis la liste des absences."))
+    if ends_at - starts_at > datetime.timedelta(days=31):
+        raise ValidationError(_("Une absence signalée par la famille dure un mois au plus."))
+    reason_obj = _reason(reason, establishment_id, families=True)
+    if reason_obj is None:
+        raise ValidationError(_("Choisissez un motif."))
+    comment = _clean_text(comment, 500, _("Commentaire"))
+    checked = check_document(document) if document else None
+    stored = ""
+    try:
+        with transaction.atomic():
+            absorbed, _detail = AttendanceRecord.objects.filter(
+                pupil_id=pupil.pk, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
+                ends_at__lte=ends_at).delete()
+            rec = AttendanceRecord.objects.create(
+                establishment_id=establishment_id, pupil=pupil, kind=Kind.ABSENCE, starts_at=starts_at,
+                ends_at=ends_at, source=AttendanceRecord.Source.FAMILY, reason=reason_obj, comment=comment,
+                state=State.PENDING, recorded_by=by, created_at=now, guardians_notified_at=now)
+            justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
+                                          comment=comment, submitted_by=by, submitted_at=now)
+            stored = _store_document(justification, "document", checked)
+            justification.save()
+            justification.records.set([rec])
+            audit(Action.ATTENDANCE_RECORDED, actor=by, subject=pupil, request=request,
+                  establishment_id=establishment_id, target="attendance.record", record=rec.pk, kind=Kind.ABSENCE,
+                  source="family", starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), absorbed=absorbed)
+            audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
+                  establishment_id=establishment_id, target="attendance.justification",
+                  justification=justification.pk, records=[rec.pk], reason=reason_obj.code, document=bool(stored))
+    except Exception:
+        _discard(stored)
+        raise
+    return rec
+
+
 def decide_justification(*, justification: Justification, accept: bool, by, comment: str = "", now=None,
                          request=None) -> Justification:
     """Vie scolaire accepts (records justified, with the reason) or refuses (records `refused`; a comment is

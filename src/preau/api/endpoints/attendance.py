@@ -702,6 +702,24 @@ def submit_justification(request, pupil_id: Annotated[int, Form(ge=1, le=MAX_DB_
     return Status(201, justification_out(_justifications().get(pk=justification.pk)))
 
 
+@router.post("/attendance/announcements",
+             response=responses(RecordOut, BAD_REQUEST, FORBIDDEN, NOT_FOUND, status=201),
+             summary="Signaler une absence à venir (famille, multipart/form-data)")
+def announce_absence(request, pupil_id: Annotated[int, Form(ge=1, le=MAX_DB_INT)],
+                     starts_at: Annotated[datetime.datetime, Form()], ends_at: Annotated[datetime.datetime, Form()],
+                     reason_id: Annotated[int, Form(ge=1, le=MAX_DB_INT)],
+                     comment: Annotated[str, Form(max_length=500)] = "",
+                     document: Annotated[UploadedFile | None, File(
+                         description="PDF, JPEG ou PNG, 5 Mo au plus (facultatif).")] = None):
+    """By a guardian with parental authority, from today on: the absence awaits vie scolaire's decision
+    (`pending`), the roll calls show the pupil absent."""
+    pupil = _visible_pupil(request.actor, pupil_id)
+    rec = _run(lambda: services.announce_absence(
+        pupil=pupil, starts_at=starts_at, ends_at=ends_at, reason=reason_id, comment=comment, document=document,
+        by=request.user, request=request))
+    return Status(201, record_out(AttendanceRecord.objects.select_related("pupil", "reason", "course").get(pk=rec.pk)))
+
+
 @router.post("/attendance/justifications/{justification_id}/decision",
              response=responses(JustificationOut, BAD_REQUEST, FORBIDDEN, NOT_FOUND),
              summary="Accepter ou refuser une justification (vie scolaire)")
