@@ -129,7 +129,7 @@ def family_recipients(pupil_ids: Iterable[int]) -> dict[int, set[int]]:
 
 
 def _notify_families(pupil_ids: Iterable[int], *, title_for, body: str = "", source_for, establishment_id: int,
-                     url: str | None = None, names: Mapping[int, str] | None = None) -> set[int]:
+                     url: str | None = None) -> set[int]:
     """One notification per pupil (to their guardians); returns the pupils whose family was told."""
     recipients = family_recipients(pupil_ids)
     for pupil_id, guardian_ids in recipients.items():
