@@ -45,6 +45,12 @@ def test_a_mother_justifies_on_her_phone_and_the_cpe_accepts(phone_journey, worl
     record = services.record_absence(
         pupil=one.pupil_b, by=one.cpe, starts_at=datetime.datetime.combine(day, datetime.time(8), tzinfo=tz),
         ends_at=datetime.datetime.combine(day, datetime.time(10), tzinfo=tz))
+    incident = services.report_incident(establishment_id=one.establishment.pk, by=one.teacher_b, facts="Chahut.",
+                                        occurred_at=timezone.now() - datetime.timedelta(hours=1), pupils=[one.pupil_b])
+    services.set_punishment(pupil=one.pupil_b, kind="extra_work", reason="Chahut en cours.", by=one.teacher_b,
+                            incident=incident, work="Exercices 3 et 4 page 52")
+    services.record_exemption(pupil=one.pupil_b, first_day=day, last_day=day + datetime.timedelta(days=14),
+                              by=one.cpe, subject=one.subject, comment="Entorse")
     certificate = tmp_path / "certificat.pdf"
     certificate.write_bytes(PDF)
     page = phone_journey.page
@@ -56,6 +62,8 @@ def test_a_mother_justifies_on_her_phone_and_the_cpe_accepts(phone_journey, worl
     phone_journey.assert_accessible()
     row = page.locator("tr[id^='absence-']")
     assert "Non justifiée" in row.inner_text()
+    assert "Exercices 3 et 4 page 52" in page.get_by_role("article", name="Devoir supplémentaire").inner_text()
+    assert "Entorse" in page.get_by_role("article", name="Dispense de Mathématiques").inner_text()
     with page.expect_navigation():
         page.get_by_role("link", name="Justifier des absences").click()
     phone_journey.assert_accessible()
