@@ -85,6 +85,18 @@ def test_can_take_roll_call(world):
     for person in (one.teacher_a, one.secretary, one.nurse, one.ent_admin, one.pupil_b, one.mother_b, two.cpe,
                    two.head, world.global_admin):
         assert not policy.can_take_roll_call(actor(person), course)
+    # With the occurrence: its teachers after replacement decide.
+    from preau.timetable import selectors as timetable
+    from preau.timetable.models import CourseChange
+
+    CourseChange.objects.create(course=course, date=MONDAY, status="modified", replacement_teacher=one.teacher_a)
+    occ = timetable.occurrence(course.pk, MONDAY)
+    assert policy.can_take_roll_call(actor(one.teacher_a), course, MONDAY, occurrence=occ)
+    assert policy.can_take_roll_call(actor(one.teacher_a), course, MONDAY)
+    assert policy.can_take_roll_call(actor(one.teacher_a), course)  # replaces someone in one of its occurrences
+    assert not policy.can_take_roll_call(actor(one.teacher_b), course, MONDAY, occurrence=occ)
+    assert not policy.can_take_roll_call(actor(one.teacher_b), course, MONDAY)
+    assert policy.can_take_roll_call(actor(one.cpe), course, MONDAY, occurrence=occ)
 
 
 def test_punishments_by_kind(world, django_capture_on_commit_callbacks):

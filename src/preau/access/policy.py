@@ -1024,10 +1024,11 @@ def _teaches_pupil(actor: Actor, pupil_id: int, establishment_id: int | None = N
             or GroupMembership.objects.filter(pupil_id=pupil_id, group_id__in=sorted(groups)).exists())
 
 
-def can_take_roll_call(actor: Actor | None, course, planned_date=None) -> bool:
+def can_take_roll_call(actor: Actor | None, course, planned_date=None, *, occurrence=None) -> bool:
     """A teacher of the course (for an occurrence given a replacement teacher, that teacher instead), or vie
     scolaire of the course's establishment (taking the roll over). Without `planned_date`: a teacher of the course
-    or the replacement teacher of any of its occurrences. Nobody of another establishment, ever."""
+    or the replacement teacher of any of its occurrences. Given the `occurrence` (timetable), its teachers after
+    replacement decide, without a query. Nobody of another establishment, ever."""
     from preau.timetable.models import CourseChange
 
     if actor is None or course is None:
@@ -1036,6 +1037,8 @@ def can_take_roll_call(actor: Actor | None, course, planned_date=None) -> bool:
         return True
     if Role.TEACHER not in actor.roles_in(course.establishment_id):
         return False
+    if occurrence is not None:
+        return any(t.pk == actor.id for t in occurrence.teachers)
     replacements = CourseChange.objects.filter(course_id=course.pk, replacement_teacher__isnull=False)
     if planned_date is not None:
         replacement = replacements.filter(date=planned_date).values_list("replacement_teacher_id", flat=True).first()

@@ -502,7 +502,7 @@ def take_roll_call(*, course, planned_date: datetime.date, marks: Mapping, by, n
     occ = _occurrence(course, planned_date)
     if occ.status == "cancelled":
         raise ValidationError(_("Ce cours est annulé : il n'y a pas d'appel à faire."))
-    if not policy.can_take_roll_call(actor, course, planned_date):
+    if not policy.can_take_roll_call(actor, course, planned_date, occurrence=occ):
         raise PermissionDenied(_("Vous ne pouvez pas faire l'appel de ce cours."))
     if local_day(now) < occ.day:
         raise ValidationError(_("L'appel de ce cours ne peut pas être fait avant le jour du cours."))

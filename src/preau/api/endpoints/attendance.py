@@ -499,7 +499,7 @@ def _roll_call_out(actor, course, planned_date) -> dict:
 
 def _occurrence_for(actor, course_id: int, planned_date: datetime.date):
     occ = timetable.occurrence(course_id, planned_date)
-    if occ is None or not policy.can_take_roll_call(actor, occ.course, planned_date):
+    if occ is None or not policy.can_take_roll_call(actor, occ.course, planned_date, occurrence=occ):
         raise Http404
     return occ
 
