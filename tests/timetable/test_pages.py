@@ -171,6 +171,18 @@ def test_guardian_with_two_children_picks_one_page_each(world, client, week):
     assert 'aria-current="page">' + f"{s.pupil_a.first_name} {s.pupil_a.last_name}" in text
 
 
+def test_teacher_who_is_a_parent_reaches_the_child_week(world, client, week):
+    s = world.one
+    GuardianLink.objects.create(guardian=s.teacher_b, pupil=s.pupil_a, relation="father", contact_order=1)
+    from preau.directory.testing import add_membership
+
+    add_membership(s.teacher_b, s.establishment, "guardian")
+    text = page(client, s.teacher_b, f"{WEEK}?date=2026-12-07")
+    assert "Mon emploi du temps" in text and reverse("timetable:pupil_week", args=[s.pupil_a.pk]) in text
+    assert "Mathématiques" in page(client, s.teacher_b, reverse("timetable:pupil_week", args=[s.pupil_a.pk])
+                                   + "?date=2026-12-07")
+
+
 def test_child_with_timetable_denied_is_not_listed_nor_readable(world, client, week):
     s = world.one
     other = make_pupil(s.class_a, username="denied-child")

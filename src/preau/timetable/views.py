@@ -210,7 +210,9 @@ def _teacher_page(request, teacher, *, own: bool):
     return _timetable_page(
         request, heading=heading, school_year=_current_year(ids), viewer_id=teacher.pk,
         load=lambda first, last: selectors.occurrences_for_teacher(teacher, first, last), events=events,
-        extra={"teacher": teacher, "is_own_teacher": own, "link_events": own},
+        extra={"teacher": teacher, "is_own_teacher": own, "link_events": own,
+               # A teacher who is also a parent reaches their children's weeks from their own.
+               "children": _children_tabs(actor, None) if own else []},
     )
 
 
