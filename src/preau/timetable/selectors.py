@@ -117,12 +117,21 @@ def _build(courses: QuerySet[Course], first_day: datetime.date, last_day: dateti
     return occ.build_occurrences(courses, calendars, first_day, last_day, list(changes))
 
 
+def _any_of(*ids: QuerySet) -> Q:
+    """`pk IN (a UNION b ...)`: PostgreSQL reads each set through its index and the courses (or people) by primary
+    key. The equivalent `pk IN (a) OR pk IN (b)` is a filter it can only apply row by row: a scan of the whole
+    table, every course (or user) of every establishment of the database (docs/performance.md, "Timetable and
+    attendance")."""
+    first, *others = ids
+    return Q(pk__in=first.union(*others)) if others else Q(pk__in=first)
+
+
 def occurrences_for_pupil(pupil: User, first_day: datetime.date, last_day: datetime.date) -> list[Occurrence]:
     """The courses of the pupil's classes and groups (of the school years overlapping the window)."""
     class_ids = ClassEnrolment.objects.filter(pupil_id=pupil.pk).values("school_class_id")
     group_ids = GroupMembership.objects.filter(pupil_id=pupil.pk).values("group_id")
-    q = (Q(pk__in=_ClassLink.objects.filter(schoolclass_id__in=class_ids).values("course_id"))
-         | Q(pk__in=_GroupLink.objects.filter(teachinggroup_id__in=group_ids).values("course_id")))
+    q = _any_of(_ClassLink.objects.filter(schoolclass_id__in=class_ids).values("course_id"),
+                _GroupLink.objects.filter(teachinggroup_id__in=group_ids).values("course_id"))
     return _build(_courses().filter(q, _window_q(first_day, last_day)), first_day, last_day)
 
 
@@ -131,15 +140,15 @@ def occurrences_for_teacher(teacher: User, first_day: datetime.date, last_day: d
     replacing = CourseChange.objects.filter(
         Q(date__range=(first_day, last_day)) | Q(new_date__range=(first_day, last_day)),
         replacement_teacher_id=teacher.pk).values("course_id")
-    q = Q(pk__in=_TeacherLink.objects.filter(user_id=teacher.pk).values("course_id")) | Q(pk__in=replacing)
+    q = _any_of(_TeacherLink.objects.filter(user_id=teacher.pk).values("course_id"), replacing)
     result = _build(_courses().filter(q, _window_q(first_day, last_day)), first_day, last_day)
     return [o for o in result if any(t.pk == teacher.pk for t in o.teachers)]
 
 
 def occurrences_for_class(school_class, first_day: datetime.date, last_day: datetime.date) -> list[Occurrence]:
     """The class's courses and the courses of its groups (half-classes, options, languages)."""
-    q = (Q(pk__in=_ClassLink.objects.filter(schoolclass_id=school_class.pk).values("course_id"))
-         | Q(pk__in=_GroupLink.objects.filter(teachinggroup__classes=school_class.pk).values("course_id")))
+    q = _any_of(_ClassLink.objects.filter(schoolclass_id=school_class.pk).values("course_id"),
+                _GroupLink.objects.filter(teachinggroup__classes=school_class.pk).values("course_id"))
     return _build(_courses().filter(q, _window_q(first_day, last_day)), first_day, last_day)
 
 
@@ -183,8 +192,8 @@ def occurrence(course_id, planned_date: datetime.date) -> Occurrence | None:
 def pupils_of_occurrence(occurrence: Occurrence) -> QuerySet[User]:
     """Active pupils enrolled in the occurrence's classes or groups, by last then first name."""
     course_id = occurrence.course.pk
-    q = (Q(pk__in=ClassEnrolment.objects.filter(school_class__courses=course_id).values("pupil_id"))
-         | Q(pk__in=GroupMembership.objects.filter(group__courses=course_id).values("pupil_id")))
+    q = _any_of(ClassEnrolment.objects.filter(school_class__courses=course_id).values("pupil_id"),
+                GroupMembership.objects.filter(group__courses=course_id).values("pupil_id"))
     return User.objects.filter(q, is_active=True).order_by("last_name", "first_name", "pk")
 
 
