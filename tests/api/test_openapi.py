@@ -86,6 +86,20 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/attendance/pupils/{pupil_id}/counts"), ("get", "/api/v1/attendance/classes/{class_id}/counts"),
     ("get", "/api/v1/attendance/classes/{class_id}/export"), ("post", "/api/v1/attendance/exports"),
     ("get", "/api/v1/attendance/exports/{token}"), ("get", "/api/v1/attendance/dashboard"),
+    # Timetable (core).
+    ("get", "/api/v1/timetable/me"), ("get", "/api/v1/timetable/pupils/{pupil_id}"),
+    ("get", "/api/v1/timetable/teachers/{teacher_id}"), ("get", "/api/v1/timetable/classes/{class_id}"),
+    ("get", "/api/v1/timetable/groups/{group_id}"), ("get", "/api/v1/timetable/rooms"),
+    ("get", "/api/v1/timetable/rooms/{room_id}"), ("get", "/api/v1/timetable/free-rooms"),
+    ("get", "/api/v1/timetable/occurrences/{course_id}/{date}"),
+    ("post", "/api/v1/timetable/occurrences/{course_id}/{date}/change"),
+    ("delete", "/api/v1/timetable/occurrences/{course_id}/{date}/change"),
+    ("post", "/api/v1/timetable/extra-courses"),
+    ("get", "/api/v1/timetable/courses"), ("post", "/api/v1/timetable/courses"),
+    ("get", "/api/v1/timetable/courses/{course_id}"), ("put", "/api/v1/timetable/courses/{course_id}"),
+    ("delete", "/api/v1/timetable/courses/{course_id}"),
+    ("get", "/api/v1/timetable/calendars/{school_year_id}"), ("put", "/api/v1/timetable/calendars/{school_year_id}"),
+    ("post", "/api/v1/timetable/calendars/{school_year_id}/zone-preset"),
 }
 
 

@@ -23,7 +23,7 @@ from preau.timetable import selectors, services
 from preau.timetable.models import ClosedPeriod, Course, Room, SchoolCalendar
 
 from ..errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, api_error, responses, service_refusal
-from ..schemas import MAX_DB_INT, ClassRef, GroupRef, PersonRef, SubjectRef
+from ..schemas import MAX_DB_INT, ClassRef, GroupRef, PageParams, PersonRef, SubjectRef, page_of, paginate
 
 router = Router(tags=["emploi du temps"])
 
@@ -73,6 +73,21 @@ class TimetableOut(Schema):
     start: datetime.date
     end: datetime.date
     occurrences: list[OccurrenceOut]
+
+
+class MyTimetablesOut(Schema):
+    timetables: list[TimetableOut] = Field(description="Le mien (élève, enseignant) et celui de chacun de mes "
+                                                        "enfants (responsable).")
+
+
+class FreeRoomsOut(Schema):
+    start: datetime.datetime
+    end: datetime.datetime
+    rooms: list[RoomOut]
+
+
+class DeletedOut(Schema):
+    deleted: int
 
 
 class ChangeIn(Schema):
@@ -137,6 +152,10 @@ class CourseOut(Schema):
 
 class SavedCourseOut(CourseOut):
     warnings: list[str]
+
+
+RoomPage = page_of(RoomOut, "RoomPage")
+CoursePage = page_of(CourseOut, "CoursePage")
 
 
 class ExtraCourseIn(Schema):
@@ -342,7 +361,7 @@ def _fetched_course(course_id: int) -> Course:
 
 # --- Reading timetables -------------------------------------------------------------------------------------------
 
-@router.get("/timetable/me", response=responses(list[TimetableOut], BAD_REQUEST),
+@router.get("/timetable/me", response=responses(MyTimetablesOut, BAD_REQUEST),
             summary="Mon emploi du temps (ou celui de mes enfants)")
 def my_timetable(request, start: datetime.date | None = None, end: datetime.date | None = None):
     """A pupil's own courses, a teacher's courses, a guardian's children's (one timetable per child whose link
@@ -362,7 +381,7 @@ def my_timetable(request, start: datetime.date | None = None, end: datetime.date
             child = link.pupil
             result.append(_timetable("pupil", child, _name(child), first, last,
                                      selectors.occurrences_for_pupil(child, first, last)))
-    return result
+    return {"timetables": result}
 
 
 # kind -> (policy access function, selector, display name)
@@ -412,13 +431,13 @@ def group_timetable(request, group_id: int, start: datetime.date | None = None, 
     return _read(request, "group", group_id, start, end)
 
 
-@router.get("/timetable/rooms", response=responses(list[RoomOut], NOT_FOUND), summary="Les salles")
-def list_rooms(request, establishment: Id | None = None):
-    """Rooms of the establishments where the caller works (teachers, staff, ENT admins)."""
-    rooms = policy.rooms_visible_to(request.actor).order_by("establishment_id", "code")
+@router.get("/timetable/rooms", response=responses(RoomPage), summary="Les salles")
+def list_rooms(request, page: Query[PageParams], establishment: Id | None = None):
+    """Rooms of the establishments where the caller works (teachers, staff, ENT admins), by code."""
+    rooms = policy.rooms_visible_to(request.actor).order_by("establishment_id", "code", "pk")
     if establishment is not None:
         rooms = rooms.filter(establishment_id=establishment)
-    return [_room_out(r) for r in rooms]
+    return paginate(rooms, page, _room_out)
 
 
 @router.get("/timetable/rooms/{room_id}", response=responses(TimetableOut, BAD_REQUEST, NOT_FOUND),
@@ -433,7 +452,7 @@ class FreeRoomsParams(Schema):
     end: datetime.datetime
 
 
-@router.get("/timetable/free-rooms", response=responses(list[RoomOut], BAD_REQUEST, NOT_FOUND),
+@router.get("/timetable/free-rooms", response=responses(FreeRoomsOut, BAD_REQUEST, NOT_FOUND),
             summary="Les salles libres sur un créneau")
 def free_rooms(request, params: Query[FreeRoomsParams]):
     actor = request.actor
@@ -449,7 +468,8 @@ def free_rooms(request, params: Query[FreeRoomsParams]):
     if end - start > datetime.timedelta(days=1):
         raise api_error(400, "Le créneau ne doit pas dépasser une journée.")
     establishment = _establishment(actor, params.establishment)
-    return [_room_out(r) for r in selectors.free_rooms(establishment, start, end)]
+    return {"start": start, "end": end,
+            "rooms": [_room_out(r) for r in selectors.free_rooms(establishment, start, end)]}
 
 
 @router.get("/timetable/occurrences/{course_id}/{date}", response=responses(OccurrenceOut, NOT_FOUND),
@@ -522,9 +542,9 @@ def create_extra_course(request, data: ExtraCourseIn):
 
 # --- Courses (management) -----------------------------------------------------------------------------------------
 
-@router.get("/timetable/courses", response=responses(list[CourseOut], NOT_FOUND), summary="Les cours")
-def list_courses(request, establishment: Id, school_year: Id | None = None, school_class: Id | None = None,
-                 group: Id | None = None, teacher: Id | None = None):
+@router.get("/timetable/courses", response=responses(CoursePage, NOT_FOUND), summary="Les cours")
+def list_courses(request, page: Query[PageParams], establishment: Id, school_year: Id | None = None,
+                 school_class: Id | None = None, group: Id | None = None, teacher: Id | None = None):
     """The courses of an establishment (of the current school year unless `school_year`), filtered."""
     actor = request.actor
     e = _establishment_id_for(actor, establishment)
@@ -538,8 +558,8 @@ def list_courses(request, establishment: Id, school_year: Id | None = None, scho
     if teacher is not None:
         courses = courses.filter(teachers=teacher)
     courses = (courses.select_related("subject", "room").prefetch_related("teachers", "classes", "groups")
-               .order_by("kind", "weekday", "date", "start_time", "pk")[:2000])
-    return [course_out(c) for c in courses]
+               .order_by("kind", "weekday", "date", "start_time", "pk"))
+    return paginate(courses, page, course_out)
 
 
 @router.get("/timetable/courses/{course_id}", response=responses(CourseOut, NOT_FOUND), summary="Un cours")
@@ -597,14 +617,14 @@ def update_course(request, course_id: int, data: CourseIn):
     return {**course_out(_fetched_course(saved.course.pk)), "warnings": saved.warnings}
 
 
-@router.delete("/timetable/courses/{course_id}", response=responses(None, FORBIDDEN, NOT_FOUND, status=204),
+@router.delete("/timetable/courses/{course_id}", response=responses(DeletedOut, FORBIDDEN, NOT_FOUND),
                summary="Supprimer un cours")
 def delete_course(request, course_id: int):
     actor = request.actor
     course = policy.access_course(actor, course_id)
     _manage(actor, course.establishment_id)
     services.delete_course(course, by=actor.user, request=request)
-    return Status(204, None)
+    return {"deleted": 1}
 
 
 # --- Calendars ------------------------------------------------------------------------------------------------------
