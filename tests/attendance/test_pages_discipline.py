@@ -7,6 +7,7 @@ errors with nothing written; constant query counts."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -25,6 +26,12 @@ YESTERDAY = "2026-10-06T15:30"
 @pytest.fixture
 def one(world, settings, tmp_path):
     yield from frozen_school(world.one, settings, tmp_path)
+
+
+def pupil_options(page: str) -> list[str]:
+    """The pupils offered by a list's pupil filter."""
+    select = re.search(r'<select name="eleve".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option value="(\d+)"', select)
 
 
 def exit_url(pupil) -> str:
@@ -169,8 +176,11 @@ def test_punishment_lists_filter_by_class_and_pupil_and_audit_the_pupil(one, cli
     punish(one, one.pupil_a, reason="Motif de A.")
     punish(one, one.pupil_b, reason="Motif de Léa.")
     client.force_login(one.cpe)
+    page = text(client.get(PUNISHMENTS))
+    assert pupil_options(page) == [] and "Choisissez d'abord une classe." in page
     page = text(client.get(f"{PUNISHMENTS}?classe={one.class_a.pk}"))
     assert "Motif de A." in page and "Motif de Léa." not in page
+    assert pupil_options(page) == [str(one.pupil_a.pk)]
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ).exists()
     page = text(client.get(f"{PUNISHMENTS}?eleve={one.pupil_b.pk}"))
     assert "Motif de Léa." in page and "Motif de A." not in page

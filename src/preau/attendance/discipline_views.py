@@ -80,9 +80,19 @@ def _filters(request, actor, establishment, pupils=None):
     classes = SchoolClass.objects.filter(
         pk__in=policy.classes_visible_to(actor).values("pk"), establishment_id=establishment.pk,
         school_year__is_current=True).order_by("label")
-    form = DisciplineFilterForm(request.GET or None, classes=classes,
-                                pupils=pupils if pupils is not None else _pupils_of(actor, establishment))
-    return form, *form.chosen()
+    pupils = pupils if pupils is not None else _pupils_of(actor, establishment)
+    form = DisciplineFilterForm(request.GET or None, classes=classes, pupils=pupils)
+    school_class, pupil = form.chosen()
+    # The pupil list offers the chosen class's pupils (or the chosen pupil): a school's thousand names are not sent
+    # to a phone with every page. Any visible pupil is still accepted in ?eleve= (links from other pages).
+    if school_class is not None:
+        form.fields["eleve"].queryset = pupils.filter(class_enrolments__school_class_id=school_class.pk)
+    elif pupil is not None:
+        form.fields["eleve"].queryset = pupils.filter(pk=pupil.pk)
+    else:
+        form.fields["eleve"].queryset = pupils.none()
+        form.fields["eleve"].help_text = _("Choisissez d'abord une classe.")
+    return form, school_class, pupil
 
 
 def _filtered(queryset, school_class, pupil, *, field: str = "pupil_id"):
