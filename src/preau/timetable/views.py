@@ -327,6 +327,7 @@ def consult(request):
         "teachers": list(teachers), "query": query, "pupils": pupils, "search_limit": SEARCH_LIMIT,
         "can_change": policy.can_change_occurrences(actor, establishment.pk),
         "can_manage": policy.can_manage_timetable(actor, establishment.pk),
+        "has_own": bool(actor.roles_in(establishment.pk) & {Role.PUPIL, Role.TEACHER}) or bool(actor.child_links),
     })
 
 
