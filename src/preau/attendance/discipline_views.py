@@ -76,6 +76,22 @@ def _exemption_pupils(actor, establishment):
             .distinct().order_by("last_name", "first_name", "pk"))
 
 
+def _grouped_by_class(field, pupils, establishment) -> None:
+    """Offer a form field's pupils grouped by class (optgroups), in one query; the field still validates against
+    its queryset."""
+    rows = (ClassEnrolment.objects.filter(pupil__in=pupils, school_class__establishment_id=establishment.pk,
+                                          school_class__school_year__is_current=True)
+            .order_by("school_class__label", "pupil__last_name", "pupil__first_name", "pupil_id")
+            .values_list("school_class__label", "pupil_id", "pupil__last_name", "pupil__first_name"))
+    groups: dict[str, list] = {}
+    for label, pupil_id, last_name, first_name in rows:
+        groups.setdefault(label, []).append((pupil_id, f"{last_name} {first_name}"))
+    choices = list(groups.items())
+    if getattr(field, "empty_label", None) is not None:
+        choices.insert(0, ("", field.empty_label))
+    field.choices = choices
+
+
 def _filters(request, actor, establishment, pupils=None):
     classes = SchoolClass.objects.filter(
         pk__in=policy.classes_visible_to(actor).values("pk"), establishment_id=establishment.pk,
@@ -147,7 +163,9 @@ def incident_new(request):
         return elsewhere
     posted = request.method == "POST"
     initial = None if posted else {"pupils": [v for v in request.GET.getlist("eleve") if v.isdigit()]}
-    form = IncidentForm(request.POST if posted else None, initial=initial, pupils=_pupils_of(actor, establishment))
+    pupils = _pupils_of(actor, establishment)
+    form = IncidentForm(request.POST if posted else None, initial=initial, pupils=pupils)
+    _grouped_by_class(form.fields["pupils"], pupils, establishment)
     if posted and form.is_valid():
         data = form.cleaned_data
         incident = run(form, lambda: services.report_incident(
@@ -238,6 +256,7 @@ def punishment_new(request):
         initial = {"pupil": chosen.pk if chosen else None, "reason": incident.facts[:2000] if incident else ""}
     form = PunishmentForm(request.POST if posted else None, initial=initial, pupils=pupils,
                           kinds=offered_kinds(actor, establishment.pk, chosen))
+    _grouped_by_class(form.fields["pupil"], pupils, establishment)
     if posted and form.is_valid():
         data = form.cleaned_data
         punishment = run(form, lambda: services.set_punishment(
@@ -317,6 +336,7 @@ def exemption_new(request):
     form = ExemptionForm(request.POST if posted else None, request.FILES if posted else None,
                          initial={"pupil": chosen.pk if chosen else None, "must_attend": True},
                          pupils=pupils, subjects=subjects)
+    _grouped_by_class(form.fields["pupil"], pupils, establishment)
     if posted and form.is_valid():
         data = form.cleaned_data
         exemption = run(form, lambda: services.record_exemption(
