@@ -317,6 +317,11 @@ def test_free_rooms(world, client, week):
     listed = page(client, s.cpe, f"{url}?date=2026-12-07&start=08:00&end=08:30").split(
         'data-testid="free-rooms"')[1].split("</ul>")[0]
     assert "Salle 101" in listed
+    # The school's usual slots are offered; a slot stands for its start and end.
+    text = page(client, s.cpe, f"{url}?date=2026-12-07&slot=08:55-09:50")
+    assert '<option value="10:05-11:00">' in text
+    listed = text.split('data-testid="free-rooms"')[1].split("</ul>")[0]
+    assert "Salles libres le lundi 7 décembre de 08:55 à 09:50" in text and "Salle 102" not in listed
     assert rooms
 
 
@@ -325,6 +330,8 @@ def test_free_rooms(world, client, week):
     ("date=lundi&start=08:00&end=09:00", "Indiquez une date valide"),
     ("date=2026-12-07&start=8h61&end=09:00", "Indiquez une heure valide"),
     ("date=&start=&end=", "Indiquez une date."),
+    ("date=2026-12-07&start=08:00", "Indiquez une heure."),
+    ("date=2026-12-07&slot=07:00-07:05", "Choisissez un créneau de la liste."),
 ])
 def test_free_rooms_invalid_input_in_french(world, client, week, query, message):
     client.force_login(world.one.cpe)

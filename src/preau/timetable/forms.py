@@ -101,12 +101,34 @@ def _ordered_times(form, start: str, end: str) -> None:
 # --- Free rooms ---------------------------------------------------------------------------------------------------
 
 class FreeRoomsForm(forms.Form):
+    """A date and a slot: one of the school's usual slots, or any start and end."""
+
     date = date_field(_("Date"))
-    start = time_field(_("De"))
-    end = time_field(_("À"))
+    slot = forms.ChoiceField(label=_("Créneau"), required=False,
+                             help_text=_("Un créneau habituel de l'établissement, ou les heures ci-dessous."),
+                             error_messages={"invalid_choice": _("Choisissez un créneau de la liste.")})
+    start = time_field(_("De"), required=False)
+    end = time_field(_("À"), required=False)
+    field_order = ["date", "slot", "start", "end"]
+
+    def __init__(self, *args, slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].choices = [("", _("— heures ci-dessous —"))] + [
+            (f"{a:%H:%M}-{b:%H:%M}", f"{a:%H:%M} – {b:%H:%M}") for a, b in slots]
+        if not slots:
+            del self.fields["slot"]
 
     def clean(self):
         data = super().clean()
+        if data.get("slot"):
+            first, last = data["slot"].split("-")
+            data["start"] = datetime.time.fromisoformat(first)
+            data["end"] = datetime.time.fromisoformat(last)
+        elif "start" not in self.errors and "end" not in self.errors:
+            if not data.get("start"):
+                self.add_error("start", _("Indiquez une heure."))
+            if not data.get("end"):
+                self.add_error("end", _("Indiquez une heure."))
         _ordered_times(self, "start", "end")
         return data
 

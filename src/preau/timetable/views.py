@@ -35,6 +35,7 @@ from .occurrences import monday_of
 DAY_VIEW = "jour"
 SEARCH_LIMIT = 30
 COURSES_PER_PAGE = 50
+MAX_SLOTS = 40  # usual slots offered by the free-room finder
 
 
 # --- Parsing --------------------------------------------------------------------------------------------------
@@ -345,7 +346,12 @@ def free_rooms(request):
 
     actor = request.actor
     establishment = _consult_establishment(request)
-    form = FreeRoomsForm(request.GET or None)
+    year = _current_year([establishment.pk])
+    slots = (policy.courses_visible_to(actor).filter(establishment=establishment, school_year=year,
+                                                     kind=Course.Kind.RECURRING)
+             .values_list("start_time", "end_time").distinct().order_by("start_time", "end_time")
+             if year is not None else [])
+    form = FreeRoomsForm(request.GET or None, slots=list(slots)[:MAX_SLOTS])
     rooms = None
     if form.is_bound and form.is_valid():
         start, end = form.interval()
