@@ -323,6 +323,11 @@ def query_counts(chosen: dict, pupils_of: dict, password: str, run_dir: Path) ->
     occ = next(o for o in reversed(taker["occurrences"]) if len(pupils_of[o.key]) >= 9)
     ids = pupils_of[occ.key]
     path = roll_call_path(occ)
+    # A clean slate (--reuse keeps the roll calls of earlier runs): the page before the roll call is taken, then a
+    # true first submission. The records go with the roll call (CASCADE).
+    from preau.attendance.models import RollCall
+
+    RollCall.objects.filter(course_id=occ.course.pk, date=occ.date).delete()
     twice("roll-call page (GET)", taker["user"], "get", path, 200)
     client = logged_in_client(taker["user"], password)
     variants = [{"absent": ids[0:2], "late": {ids[2]: 10}}, {"absent": ids[3:5], "late": {ids[5]: 5}},
