@@ -155,8 +155,12 @@ def test_a_guardian_never_sees_another_familys_child(one, world, lea_absent, cli
 
 
 def test_a_child_whose_link_denies_attendance_is_neither_listed_nor_reachable(one, lea_absent, client):
+    client.force_login(one.father_b)
+    justify(client, one.pupil_b, [lea_absent[0]], document=pdf_file(), school=one)
+    item = Justification.objects.get()
     GuardianLink.objects.filter(guardian=one.mother_b).update(denied_services=["attendance"])
     client.force_login(one.mother_b)
+    assert client.get(document_url(item)).status_code == 404
     page = main(client.get("/vie-scolaire/famille/"))
     assert one.pupil_b.full_name not in page and "Aucun élève" in page
     assert client.get(family_url(one.pupil_b)).status_code == 404
