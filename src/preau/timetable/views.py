@@ -351,7 +351,8 @@ def free_rooms(request):
                                                      kind=Course.Kind.RECURRING)
              .values_list("start_time", "end_time").distinct().order_by("start_time", "end_time")
              if year is not None else [])
-    form = FreeRoomsForm(request.GET or None, slots=list(slots)[:MAX_SLOTS])
+    form = FreeRoomsForm(request.GET or None, slots=list(slots)[:MAX_SLOTS],
+                         initial={"date": timezone.localdate()})
     rooms = None
     if form.is_bound and form.is_valid():
         start, end = form.interval()
