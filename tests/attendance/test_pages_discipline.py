@@ -14,6 +14,7 @@ import pytest
 from preau.attendance import services
 from preau.attendance.models import Exemption, ExitRegime, Incident, Punishment
 from preau.audit.models import AuditEvent
+from preau.notifications.models import Notification
 
 from .fixtures_family import TODAY, family_url, frozen_school, main, pdf_file, text
 
@@ -160,12 +161,24 @@ def test_a_punishment_from_an_incident_then_served(one, client):
     assert punishment.served and not punishment.cancelled
 
 
-def test_vie_scolaire_lifts_a_punishment_a_detention_needs_a_date(one, client):
+def test_vie_scolaire_lifts_a_punishment_a_detention_needs_a_date(one, client, django_capture_on_commit_callbacks):
     punishment = punish(one, one.pupil_b, by=one.teacher_b)
     client.force_login(one.cpe)
-    assert client.post(f"{PUNISHMENTS}{punishment.pk}/etat/", {"action": "cancel"}).status_code == 302
+    response = client.post(f"{PUNISHMENTS}{punishment.pk}/etat/", {"action": "cancel", "comment": "x" * 501})
+    assert response.status_code == 302
+    punishment.refresh_from_db()
+    assert not punishment.cancelled
+    assert "500 caractères au plus" in text(client.get(response.url))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{PUNISHMENTS}{punishment.pk}/etat/", {"action": "cancel",
+                                                                        "comment": "Excuses présentées."})
+    assert response.status_code == 302
     punishment.refresh_from_db()
     assert punishment.cancelled
+    assert Notification.objects.filter(recipient=one.mother_b, body="Excuses présentées.").exists()
+    client.force_login(one.mother_b)
+    assert "Levée" in text(client.get(family_url(one.pupil_b)))
+    client.force_login(one.cpe)
     response = client.post(f"{PUNISHMENTS}nouvelle/", {"pupil": one.pupil_b.pk, "kind": "detention",
                                                        "reason": "Retards."})
     assert response.status_code == 400 and "Indiquez quand la punition doit être effectuée." in text(response)

@@ -280,14 +280,17 @@ def punishment_state(request, punishment_id: int):
     punishment = policy.access_punishment(actor, punishment_id)
     form = PunishmentStateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Action inconnue."))
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
     else:
         try:
             if form.cleaned_data["action"] == "served":
                 services.mark_punishment_served(by=request.user, punishment=punishment, request=request)
                 messages.success(request, _("Punition marquée comme effectuée."))
             else:
-                services.cancel_punishment(by=request.user, punishment=punishment, request=request)
+                services.cancel_punishment(by=request.user, punishment=punishment,
+                                           comment=form.cleaned_data.get("comment") or "", request=request)
                 messages.success(request, _("Punition levée."))
         except (ValidationError, PermissionDenied) as error:
             for message in getattr(error, "messages", None) or [str(error) or _(

@@ -169,6 +169,8 @@ class PunishmentStateForm(forms.Form):
     action = forms.ChoiceField(choices=[("served", _("Effectuée")), ("cancel", _("Levée"))],
                                error_messages={"required": _("Action inconnue."),
                                                "invalid_choice": _("Action inconnue.")})
+    comment = forms.CharField(required=False, max_length=500,
+                              error_messages={"max_length": _("Le motif de la levée : 500 caractères au plus.")})
 
 
 # --- Exemptions and exit regimes --------------------------------------------------------------------------------
