@@ -95,6 +95,7 @@ def test_closed_days_named_after_their_period(world, client, week):
     assert 'class="tt-course ' not in text
     day = page(client, world.one.pupil_a, f"{WEEK}?date={HOLIDAY_MONDAY}&vue=jour")
     assert "Vacances de Noël" in day
+    assert "Hors de l'année scolaire" in page(client, world.one.pupil_a, f"{WEEK}?date=2027-08-10")
 
 
 def test_agenda_events_shown_beside_the_week(world, client, week):

@@ -18,7 +18,16 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from .models import Course, CourseChange
-from .occurrences import CANCELLED, MOVED, PARIS, Occurrence, is_school_day, school_weekdays
+from .occurrences import (
+    CANCELLED,
+    MOVED,
+    PARIS,
+    Occurrence,
+    in_school_year,
+    is_school_day,
+    school_weekdays,
+    week_label,
+)
 
 SLOT_MINUTES = 5
 MAX_HOURS = 16  # the grid covers at most 16 hours (rows classes are defined up to MAX_HOURS * 12 + 1)
@@ -216,7 +225,8 @@ def build_week(occurrences: list[Occurrence], *, monday: datetime.date, calendar
         entry = Day(day=day, cards=by_day.get(day, []), events=events_by_day.get(day, []), is_today=day == today)
         if calendar is not None and offset in weekdays and not is_school_day(calendar, day):
             entry.closed = next((p.label for p in closed_periods if p.first_day <= day <= p.last_day), "") or (
-                _("Pas de cours") if not entry.cards else "")
+                "" if entry.cards else _("Hors de l'année scolaire") if not in_school_year(calendar, day)
+                else _("Pas de cours"))
         days.append(entry)
     if days:
         wanted = focus if focus is not None and any(d.day == focus for d in days) else None
@@ -243,11 +253,7 @@ def build_week(occurrences: list[Occurrence], *, monday: datetime.date, calendar
         minute = start_minutes + index * 60
         first = index * 60 // SLOT_MINUTES + 1
         gutter.append((f"{minute // 60:02d}:{minute % 60:02d}", f"tt-rs-{first} tt-re-{first + 60 // SLOT_MINUTES}"))
-    label = ""
-    if calendar is not None:
-        from .occurrences import week_label
-
-        label = week_label(calendar, monday)
+    label = week_label(calendar, monday) if calendar is not None else ""
     return Week(monday=monday, days=days, label=label, rows_class=f"tt-rows-{hours}", hours=gutter)
 
 
