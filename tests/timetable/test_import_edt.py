@@ -281,6 +281,7 @@ def test_edt_malformed_records_reported_not_crashing(edt_world, tmp_path):
         course(2, 0, 1, 1, ("Professeur", 9, EVERY), ("Classe", 3, EVERY)),  # unknown teacher and class
         course(2, 0, 1, 1, ("Professeur", 77, EVERY), ("Classe", 1, EVERY), ("Salle", 88, EVERY)),  # undeclared
         course(3, 0, 1, 1),  # nothing but a subject (real exports have these)
+        course(3, "²", 1, 1, ("Professeur", 1, EVERY), ("Classe", 1, EVERY)),  # a digit that is not a number
         course(3, 0, 1, 1, ("Professeur", 1, mask([60])), ("Classe", 1, mask([60]))),  # no week in the year
     ])
     import_run, report = run(tmp_path, text)
@@ -291,7 +292,8 @@ def test_edt_malformed_records_reported_not_crashing(edt_world, tmp_path):
                      "Jour illisible (« 9 »)", "Jour illisible («  »)",
                      "Aucun enseignant, classe ni groupe de ce cours n'est connu",
                      "Enseignant 77 absent de la liste", "Salle 88 absente de la liste",
-                     "Cours sans enseignant, classe, groupe ni salle", "Aucune semaine de cours dans l'année"):
+                     "Cours sans enseignant, classe, groupe ni salle", "Aucune semaine de cours dans l'année",
+                     "Première place illisible (« ² »)"):
         assert expected in text, (expected, text)
     assert import_run.status == ImportRun.Status.PARTIAL
 

@@ -46,7 +46,7 @@ EVERY_WORDS = {"", "toutes", "tout", "toutes les semaines", "chaque semaine", "h
 
 def weekday_of(value: str) -> int | None:
     word = normalize(value)
-    if word.isdigit():
+    if word.isdecimal():
         return int(word) - 1 if 1 <= int(word) <= 7 else None
     for name, number in DAYS.items():
         if word and (word == name or (len(word) >= 3 and name.startswith(word))):

@@ -52,7 +52,7 @@ def weeks_of(value: str) -> set[int] | None:
         return None
     if len(value) > 20 and set(value) <= {"0", "1"}:
         return {index + 1 for index, char in enumerate(value) if char == "1"}
-    if not value.isdigit():
+    if not value.isdecimal():
         return None
     mask = int(value)
     return {bit for bit in range(1, min(mask.bit_length(), MAX_WEEK + 1)) if mask >> bit & 1}
@@ -142,7 +142,7 @@ def _read_grid(data: EdtFile, grid) -> None:
             attrs = attributes(child)
             number = attrs.get("numero", "")
             start, end = parse_time(attrs.get("libelleheuredebut", "")), parse_time(attrs.get("libelleheurefin", ""))
-            if not number.isdigit():
+            if not number.isdecimal():
                 data.bad_places.append((child.sourceline, _("Place sans numéro lisible (« %(value)s ») : ignorée.")
                                         % {"value": number}))
                 continue
@@ -341,10 +341,10 @@ class EdtImporter(TimetableImporter):
 
     def _times(self, attrs: dict) -> tuple[datetime.time, datetime.time]:
         first, count = attrs.get("numeroplacedebut", ""), attrs.get("nombreplaces", "") or "1"
-        if not first.isdigit():
+        if not first.isdecimal():
             raise Rejected("NumeroPlaceDebut", _("Première place illisible (« %(value)s ») : cours ignoré.") % {
                 "value": first})
-        if not count.isdigit() or int(count) < 1:
+        if not count.isdecimal() or int(count) < 1:
             raise Rejected("NombrePlaces", _("Nombre de places illisible (« %(value)s ») : cours ignoré.") % {
                 "value": count})
         first_place, last_place = int(first), int(first) + int(count) - 1
@@ -358,7 +358,7 @@ class EdtImporter(TimetableImporter):
 
     def _weekday(self, attrs: dict) -> int:
         value = attrs.get("jour", "")
-        if not value.isdigit() or not 0 <= int(value) - self.day_base <= 6:
+        if not value.isdecimal() or not 0 <= int(value) - self.day_base <= 6:
             raise Rejected("Jour", _("Jour illisible (« %(value)s ») : cours ignoré.") % {"value": value})
         return int(value) - self.day_base
 
