@@ -173,6 +173,20 @@ def test_extra_course_and_exam(world, client, week):
     assert "Devoir surveillé" in text and "16:00" in text
 
 
+def test_extra_course_deleted_by_who_changes_courses(world, client, week):
+    s = world.one
+    extra = make_course(s, kind=Course.Kind.EXTRA, date=D(2026, 12, 10), teachers=[s.teacher_a],
+                        classes=[s.class_a], label="Soutien", subject=None)
+    client.force_login(s.cpe)
+    response = client.get(reverse("timetable:course_edit", args=[extra.pk]))
+    assert response.status_code == 302 and response["Location"] == change_url(extra, D(2026, 12, 10))
+    assert "Supprimer ce cours exceptionnel" in html.unescape(client.get(response["Location"]).content.decode())
+    client.force_login(s.teacher_a)
+    assert client.post(reverse("timetable:course_delete", args=[extra.pk])).status_code == 403
+    post(client, s.cpe, reverse("timetable:course_delete", args=[extra.pk]), {})
+    assert not Course.objects.filter(pk=extra.pk).exists()
+
+
 def test_extra_course_refused_to_teachers_and_pupils(world, client, week):
     for user in (world.one.teacher_a, world.one.pupil_a, world.one.secretary):
         client.force_login(user)

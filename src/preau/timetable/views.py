@@ -549,8 +549,12 @@ def courses(request):
 
 
 def _managed_course(request, course_id) -> Course:
+    """A course the actor sets up: recurring courses for the timetable managers; one-off courses (extra courses,
+    exams) also for those who change occurrences (who create them)."""
     course = policy.access_course(request.actor, course_id)
-    _require(policy.can_manage_timetable(request.actor, course.establishment_id))
+    allowed = policy.can_manage_timetable(request.actor, course.establishment_id) or (
+        course.kind != Course.Kind.RECURRING and policy.can_change_occurrences(request.actor, course.establishment_id))
+    _require(allowed)
     return course
 
 
@@ -581,8 +585,11 @@ def course_edit(request, course_id):
 
     actor = request.actor
     course = _managed_course(request, course_id)
+    if course.kind != Course.Kind.RECURRING:  # one-off courses are changed on their occurrence's page
+        return redirect("timetable:change", course.pk, course.date.isoformat())
+    _require(policy.can_manage_timetable(actor, course.establishment_id))
     establishment = course.establishment
-    _year, choices = _course_choices(actor, establishment)
+    choices = forms.course_choices(actor, establishment, course.school_year)
     form = forms.CourseForm(request.POST or None, choices=choices, initial=forms.CourseForm.initial_for(course))
 
     def save(form):
@@ -604,9 +611,9 @@ def course_delete(request, course_id):
         services.delete_course(course, by=request.user, request=request)
     except (ValidationError, ProtectedError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [])) or _("Ce cours ne peut pas être supprimé."))
-        return redirect("timetable:course_edit", course.pk)
+        return redirect("timetable:course_edit", course.pk)  # (one-off courses: on to their change page)
     messages.success(request, _("Cours supprimé."))
-    return redirect("timetable:courses")
+    return redirect("timetable:courses" if course.kind == Course.Kind.RECURRING else "timetable:consult")
 
 
 # --- The calendar (managers) ----------------------------------------------------------------------------------
