@@ -356,3 +356,26 @@ def test_the_page_shows_the_chosen_periods_records_and_half_day_counts(one, lea_
     page = text(client.get(f"{family_url(one.pupil_b)}?periode=2"))
     assert 'value="2" selected' in page and "Aucune absence ni aucun retard sur la période." in page
     assert 'data-testid="count-absent">0<' in page
+
+
+def test_documents_are_never_served_as_a_page(one, lea_absent, client):
+    """Whatever a stored file or its shown name claims, the download is an attachment of the checked type (PDF,
+    PNG, JPEG) or an opaque octet stream — never HTML or SVG the browser would render."""
+    from django.core.files.base import ContentFile
+
+    client.force_login(one.mother_b)
+    justify(client, one.pupil_b, [lea_absent[0]], document=pdf_file("page.html"), school=one)
+    item = Justification.objects.get()
+    response = client.get(document_url(item))
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="page.html.pdf"' in response["Content-Disposition"]
+    assert response["Content-Disposition"].startswith("attachment")
+
+    # A file stored by other means (an import, an older version) with a dangerous type.
+    item.document.save("ancien.svg", ContentFile(b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>'))
+    Justification.objects.filter(pk=item.pk).update(document_name="image.svg")
+    response = client.get(document_url(item))
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
