@@ -2,6 +2,8 @@
 the weeks mapping, leniency, what is reported, re-import, ending vanished courses, dry run."""
 
 import datetime
+import random
+import re
 
 import pytest
 import time_machine
@@ -358,3 +360,19 @@ def test_edt_without_any_weeks_courses_are_every_week(edt_world, tmp_path):
     assert report.get("courses", "created") == 1, reasons(report)
     monday = by_weekday(edt_world, 0)
     assert monday.week_pattern == "every" and monday.valid_from is None and monday.valid_until is None
+
+
+def test_edt_mutated_files_never_crash(edt_world, tmp_path):
+    """Garbage in any attribute, or a file cut anywhere: a report, never an unexpected error."""
+    rng = random.Random(5)
+    base = edt_xml()
+    values = [match.span(1) for match in re.finditer(r'="([^"]*)"', base)]
+    garbage = ["", " ", "-1", "abc", "99999999999999999999999", "²", "25:61", "2026-13-45", "é&amp;", "1e5"]
+    for index in range(30):
+        text = base
+        for start, end in sorted(rng.sample(values, rng.randint(1, 4)), reverse=True):  # from the end: spans hold
+            text = text[:start] + rng.choice(garbage) + text[end:]
+        if rng.random() < 0.3:
+            text = text[:rng.randint(0, len(text))]
+        import_run, _report = run(tmp_path, text, dry_run=index % 2 == 0, name=f"mutated{index}.xml")
+        assert not import_run.error, (index, import_run.error)
