@@ -329,3 +329,23 @@ def test_family_announcement(world, settings, tmp_path):
             "pupil_id": one.pupil_b.pk, "starts_at": "2026-10-05T08:00:00", "ends_at": "2026-10-06T17:00:00",
             "reason_id": reason.pk})
         assert refused.status_code == 404
+
+
+def test_old_exports_are_purged(world, settings, tmp_path):
+    import os
+
+    from preau.attendance import exports
+
+    use_media(settings, tmp_path)
+    one = world.one
+    token = exports.request_establishment_export(establishment=one.establishment, first_day=MONDAY,
+                                                 last_day=MONDAY, kind="records", by=one.cpe)
+    exports.build_establishment_export(token=token, establishment_id=one.establishment.pk, user_id=one.cpe.pk,
+                                       first_day=MONDAY, last_day=MONDAY, kind="records")
+    path = tmp_path / "attendance" / "exports" / str(one.cpe.pk) / f"{token}.csv"
+    assert path.exists()
+    assert exports.purge_exports() == 0
+    old = path.stat().st_mtime - 8 * 86400
+    os.utime(path, (old, old))
+    assert exports.purge_exports() == 1 and not path.exists()
+    assert client_for(one.cpe).get(f"{API}/exports/{token}").status_code == 404

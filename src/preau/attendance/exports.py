@@ -25,11 +25,13 @@ import secrets
 from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from preau.access import policy
@@ -224,3 +226,29 @@ def export_response(*, user, token: str) -> FileResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def purge_exports(*, now: datetime.datetime | None = None) -> int:
+    """Delete the establishment-wide exports older than PREAU_ATTENDANCE_EXPORT_KEEP_DAYS (7): sensitive files do
+    not linger in the storage. Returns the files deleted (task `attendance.purge_exports`, daily)."""
+    keep = int(getattr(settings, "PREAU_ATTENDANCE_EXPORT_KEEP_DAYS", 7))
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=keep)
+    deleted = 0
+    try:
+        folders, _files = default_storage.listdir(EXPORT_DIR)
+    except (FileNotFoundError, NotImplementedError, OSError):
+        return 0
+    for folder in folders:
+        try:
+            _sub, files = default_storage.listdir(f"{EXPORT_DIR}/{folder}")
+        except (FileNotFoundError, OSError):
+            continue
+        for name in files:
+            path = f"{EXPORT_DIR}/{folder}/{name}"
+            try:
+                if default_storage.get_modified_time(path) < cutoff:
+                    default_storage.delete(path)
+                    deleted += 1
+            except (FileNotFoundError, NotImplementedError, OSError):
+                continue
+    return deleted

@@ -16,3 +16,11 @@ def export_establishment(*, token: str, establishment_id: int, user_id: int, fir
     build_establishment_export(token=token, establishment_id=establishment_id, user_id=user_id,
                                first_day=datetime.date.fromisoformat(first_day),
                                last_day=datetime.date.fromisoformat(last_day), kind=kind)
+
+
+@shared_task(name="attendance.purge_exports", ignore_result=True)
+def purge_exports() -> None:
+    """Delete old establishment-wide exports (exports.purge_exports); scheduled daily by celery beat."""
+    from .exports import purge_exports as purge
+
+    purge()

@@ -293,3 +293,9 @@ TIMETABLE_NOTIFY_DAYS = env.integer("TIMETABLE_NOTIFY_DAYS", 7)
 # Agenda and calendar feed (docs/agenda.md): fetches of one feed URL allowed per window ("N/min", "N/h"; empty: no
 # limit); calendar clients poll every few minutes to a few hours.
 PREAU_CALENDAR_FEED_RATE = env.get("PREAU_CALENDAR_FEED_RATE", "60/h")
+
+# Attendance (docs/attendance.md): days an establishment-wide CSV export stays downloadable, and the beat entry that
+# deletes older ones.
+PREAU_ATTENDANCE_EXPORT_KEEP_DAYS = env.integer("PREAU_ATTENDANCE_EXPORT_KEEP_DAYS", 7)
+CELERY_BEAT_SCHEDULE["attendance-exports-purge"] = {"task": "attendance.purge_exports",
+                                                    "schedule": crontab(hour=3, minute=53)}
