@@ -67,6 +67,9 @@ ACTION_LABELS: dict[str, str] = {
     Action.MESSAGING_RULES_CHANGED: _("Règles de la messagerie modifiées"),
     Action.NEWS_PUBLISHED: _("Actualité publiée"),
     Action.LIAISON_NOTE_SENT: _("Mot du carnet de liaison envoyé"),
+    Action.AGENDA_EVENT_PUBLISHED: _("Événement de l'agenda publié, modifié ou supprimé"),
+    Action.CALENDAR_FEED_CREATED: _("Lien d'abonnement à l'agenda créé"),
+    Action.CALENDAR_FEED_REVOKED: _("Lien d'abonnement à l'agenda révoqué"),
 }
 
 # What a sensitive read was about, in words a family understands.
@@ -88,6 +91,7 @@ SECURITY_ACTIONS = [
     Action.PASSWORD_RESET, Action.PASSWORD_RESET_BY_ADMIN, Action.TOTP_ENABLED, Action.TOTP_DISABLED,
     Action.TOTP_FAILED, Action.TOTP_RECOVERY_CODE_USED, Action.TOTP_RECOVERY_CODES_GENERATED,
     Action.TOTP_RESET_BY_ADMIN, Action.API_TOKEN_CREATED, Action.API_TOKEN_REVOKED,
+    Action.CALENDAR_FEED_CREATED, Action.CALENDAR_FEED_REVOKED,
 ]
 FAILURE_ACTIONS = {Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.TOTP_FAILED, Action.ACTIVATION_FAILED}
 
