@@ -230,3 +230,18 @@ def test_a_family_announces_an_absence(world, media, django_capture_on_commit_ca
         with pytest.raises(PermissionDenied):
             services.announce_absence(pupil=one.pupil_b, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 9),
                                       reason=reason(one, "RDV"), by=person, now=at(MONDAY, 7))
+
+
+def test_a_failure_after_the_document_was_stored_deletes_it(world, absent, media, monkeypatch):
+    one = world.one
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(services, "audit", broken)
+    with pytest.raises(RuntimeError):
+        services.submit_justification(pupil=one.pupil_b, records=[absent], reason=reason(one, "MAL"),
+                                      document=pdf_file(), by=one.mother_b)
+    absent.refresh_from_db()
+    assert absent.state == "unjustified" and not Justification.objects.exists()
+    assert not [p for p in media.rglob("*") if p.is_file()]

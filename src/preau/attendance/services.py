@@ -10,6 +10,7 @@ committed).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import uuid
@@ -219,6 +220,21 @@ def _store_document(instance, field_name: str, checked: CheckedDocument | None) 
     field_file.save(f"{uuid.uuid4().hex}.{checked.extension}", checked.upload, save=False)
     instance.document_name = checked.name
     return field_file.name
+
+
+@contextlib.contextmanager
+def _atomic_with_document(instance, checked: CheckedDocument | None):
+    """One transaction that stores the checked document (if any) and saves `instance`, then runs the block; the
+    stored file is deleted again if anything fails (the row is rolled back with it)."""
+    stored = ""
+    try:
+        with transaction.atomic():
+            stored = _store_document(instance, "document", checked)
+            instance.save()
+            yield instance
+    except BaseException:
+        _discard(stored)
+        raise
 
 
 def _discard(name: str) -> None:
@@ -778,23 +794,16 @@ def submit_justification(*, pupil, records, reason, by, comment: str = "", docum
         raise ValidationError(_("Choisissez un motif."))
     comment = _clean_text(comment, 2000, _("Commentaire"))
     checked = check_document(document) if document else None
-    stored = ""
-    try:
-        with transaction.atomic():
-            justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
-                                          comment=comment, submitted_by=by, submitted_at=now)
-            stored = _store_document(justification, "document", checked)
-            justification.save()
-            justification.records.set(rows)
-            AttendanceRecord.objects.filter(pk__in=ids).update(state=State.PENDING, updated_at=now)
-            audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
-                  establishment_id=establishment_id, target="attendance.justification",
-                  justification=justification.pk, records=ids, reason=reason_obj.code, document=bool(stored))
-            if staff:
-                _decide(justification, accept=True, by=by, comment="", now=now, request=request, notify_family=False)
-    except Exception:
-        _discard(stored)
-        raise
+    justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
+                                  comment=comment, submitted_by=by, submitted_at=now)
+    with _atomic_with_document(justification, checked):
+        justification.records.set(rows)
+        AttendanceRecord.objects.filter(pk__in=ids).update(state=State.PENDING, updated_at=now)
+        audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
+              establishment_id=establishment_id, target="attendance.justification",
+              justification=justification.pk, records=ids, reason=reason_obj.code, document=bool(checked))
+        if staff:
+            _decide(justification, accept=True, by=by, comment="", now=now, request=request, notify_family=False)
     return justification
 
 
@@ -821,30 +830,23 @@ def announce_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.d
         raise ValidationError(_("Choisissez un motif."))
     comment = _clean_text(comment, 500, _("Commentaire"))
     checked = check_document(document) if document else None
-    stored = ""
-    try:
-        with transaction.atomic():
-            absorbed, _detail = AttendanceRecord.objects.filter(
-                pupil_id=pupil.pk, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
-                ends_at__lte=ends_at).delete()
-            rec = AttendanceRecord.objects.create(
-                establishment_id=establishment_id, pupil=pupil, kind=Kind.ABSENCE, starts_at=starts_at,
-                ends_at=ends_at, source=AttendanceRecord.Source.FAMILY, reason=reason_obj, comment=comment,
-                state=State.PENDING, recorded_by=by, created_at=now, guardians_notified_at=now)
-            justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
-                                          comment=comment, submitted_by=by, submitted_at=now)
-            stored = _store_document(justification, "document", checked)
-            justification.save()
-            justification.records.set([rec])
-            audit(Action.ATTENDANCE_RECORDED, actor=by, subject=pupil, request=request,
-                  establishment_id=establishment_id, target="attendance.record", record=rec.pk, kind=Kind.ABSENCE,
-                  source="family", starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), absorbed=absorbed)
-            audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
-                  establishment_id=establishment_id, target="attendance.justification",
-                  justification=justification.pk, records=[rec.pk], reason=reason_obj.code, document=bool(stored))
-    except Exception:
-        _discard(stored)
-        raise
+    justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
+                                  comment=comment, submitted_by=by, submitted_at=now)
+    with _atomic_with_document(justification, checked):
+        absorbed, _detail = AttendanceRecord.objects.filter(
+            pupil_id=pupil.pk, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
+            ends_at__lte=ends_at).delete()
+        rec = AttendanceRecord.objects.create(
+            establishment_id=establishment_id, pupil=pupil, kind=Kind.ABSENCE, starts_at=starts_at,
+            ends_at=ends_at, source=AttendanceRecord.Source.FAMILY, reason=reason_obj, comment=comment,
+            state=State.PENDING, recorded_by=by, created_at=now, guardians_notified_at=now)
+        justification.records.set([rec])
+        audit(Action.ATTENDANCE_RECORDED, actor=by, subject=pupil, request=request,
+              establishment_id=establishment_id, target="attendance.record", record=rec.pk, kind=Kind.ABSENCE,
+              source="family", starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), absorbed=absorbed)
+        audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
+              establishment_id=establishment_id, target="attendance.justification",
+              justification=justification.pk, records=[rec.pk], reason=reason_obj.code, document=bool(checked))
     return rec
 
 
@@ -1059,28 +1061,21 @@ def record_exemption(*, pupil, first_day: datetime.date, last_day: datetime.date
             raise ValidationError(_("Cette matière n'existe pas dans cet établissement."))
     comment = _clean_text(comment, 500, _("Commentaire"))
     checked = check_document(document) if document else None
-    stored = ""
-    try:
-        with transaction.atomic():
-            exemption = Exemption(establishment_id=establishment_id, pupil=pupil, subject=subject,
-                                  first_day=first_day, last_day=last_day, must_attend=bool(must_attend),
-                                  comment=comment, created_by=by, created_at=now)
-            stored = _store_document(exemption, "document", checked)
-            exemption.save()
-            audit(Action.EXEMPTION_RECORDED, actor=by, subject=pupil, request=request,
-                  establishment_id=establishment_id, target="attendance.exemption", exemption=exemption.pk,
-                  first_day=first_day.isoformat(), last_day=last_day.isoformat(),
-                  subject_id=subject.pk if subject else None)
-            what = subject.label if subject else _("toutes les activités")
-            _notify_families([pupil.pk],
-                             title_for=lambda _p: _("Dispense pour %(name)s") % {"name": pupil.first_name},
-                             body=_("%(what)s, du %(first)s au %(last)s.") % {
-                                 "what": what, "first": _fmt_day(first_day), "last": _fmt_day(last_day)},
-                             establishment_id=establishment_id,
-                             source_for=lambda _p: f"attendance.exemption:{exemption.pk}")
-    except Exception:
-        _discard(stored)
-        raise
+    exemption = Exemption(establishment_id=establishment_id, pupil=pupil, subject=subject, first_day=first_day,
+                          last_day=last_day, must_attend=bool(must_attend), comment=comment, created_by=by,
+                          created_at=now)
+    with _atomic_with_document(exemption, checked):
+        audit(Action.EXEMPTION_RECORDED, actor=by, subject=pupil, request=request,
+              establishment_id=establishment_id, target="attendance.exemption", exemption=exemption.pk,
+              first_day=first_day.isoformat(), last_day=last_day.isoformat(),
+              subject_id=subject.pk if subject else None)
+        what = subject.label if subject else _("toutes les activités")
+        _notify_families([pupil.pk],
+                         title_for=lambda _p: _("Dispense pour %(name)s") % {"name": pupil.first_name},
+                         body=_("%(what)s, du %(first)s au %(last)s.") % {
+                             "what": what, "first": _fmt_day(first_day), "last": _fmt_day(last_day)},
+                         establishment_id=establishment_id,
+                         source_for=lambda _p: f"attendance.exemption:{exemption.pk}")
     return exemption
 
 
