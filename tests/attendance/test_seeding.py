@@ -35,6 +35,12 @@ def test_seed_attendance_for_the_demo_college():
     pupils = list(records.values_list("pupil_id", flat=True).distinct())
     totals = halfdays.half_day_counts(pupils, TODAY - datetime.timedelta(days=30), TODAY)
     assert sum(c["absent"] for c in totals.values()) > 0
+    # The printed demo pupil has an absence to justify.
+    from preau.directory.seeding import sample_accounts
+
+    entries, _note = sample_accounts(seed=3, password="x", issue_codes=False)
+    demo = next(e["username"] for e in entries if e["role"] == "pupil")
+    assert records.filter(pupil__username=demo, kind="absence", state="unjustified").exists()
     # A second run changes nothing.
     assert seed_attendance(3, today=TODAY, now=at(TODAY, 7)) == {}
     assert RollCall.objects.count() == counts["roll_calls"]

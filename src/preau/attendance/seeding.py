@@ -7,7 +7,8 @@ collège of the seed), once its timetable exists:
   awaiting a family's justification (pending), a few refused;
 - a few absences over several days entered by vie scolaire (sickness, justified) and one unjustified;
 - incidents and punishments (extra work and detentions by teachers, a warning by the head), PE exemptions, and
-  every pupil's exit regime.
+  every pupil's exit regime;
+- the printed demo pupil (the demo guardian's child) with an unjustified absence to justify online.
 
 Rows are written in bulk, without notifications or audit (this is demo data, not events). Deterministic from the
 seed; an establishment that already has attendance data is left as it is.
@@ -97,7 +98,47 @@ def seed_attendance(seed: int, *, today: datetime.date | None = None, now: datet
         _roll_calls(establishment, year, today, now, rng, reasons, cpe_id, counts)
         _vie_scolaire(establishment, year, today, rng, reasons, cpe_id, counts)
         _discipline(establishment, year, today, now, rng, head_id, cpe_id, counts)
+        _demo_pupil(seed, establishment, counts)
     return counts
+
+
+def _demo_pupil(seed: int, establishment, counts) -> None:
+    """The printed demo pupil (child of the demo guardian) has an unjustified absence to justify online: their
+    latest roll-call absence, or one made from their latest roll call."""
+    from preau.directory.seeding.accounts import sample_accounts
+
+    entries, _note = sample_accounts(seed=seed, password="", issue_codes=False)
+    username = next((e["username"] for e in entries if e["role"] == "pupil"), None)
+    if username is None:
+        return
+    from preau.accounts.models import User
+
+    pupil = User.objects.filter(username=username).first()
+    if pupil is None:
+        return
+    records = AttendanceRecord.objects.filter(pupil=pupil, kind=Kind.ABSENCE, roll_call__isnull=False)
+    latest = records.order_by("-starts_at").first()
+    if latest is not None:
+        if latest.state != State.UNJUSTIFIED:
+            Justification.records.through.objects.filter(attendancerecord_id=latest.pk).delete()
+            AttendanceRecord.objects.filter(pk=latest.pk).update(state=State.UNJUSTIFIED, reason=None)
+        return
+    enrolled = ClassEnrolment.objects.filter(pupil=pupil).values("school_class_id")
+    roll = (RollCall.objects.filter(establishment=establishment, course__classes__in=enrolled)
+            .select_related("course").order_by("-date", "-course__start_time").first())
+    if roll is None:
+        return
+    from preau.timetable.selectors import occurrence
+
+    occ = occurrence(roll.course_id, roll.date)
+    if occ is None:
+        return
+    AttendanceRecord.objects.filter(roll_call=roll, pupil=pupil).delete()
+    AttendanceRecord.objects.create(
+        establishment=establishment, pupil=pupil, kind=Kind.ABSENCE, starts_at=occ.start, ends_at=occ.end,
+        course=roll.course, course_date=roll.date, roll_call=roll, source=AttendanceRecord.Source.ROLL_CALL,
+        recorded_by_id=roll.taken_by_id, created_at=occ.start, guardians_notified_at=occ.start)
+    counts["records"] += 1
 
 
 def _roll_calls(establishment, year, today, now, rng, reasons, cpe_id, counts) -> None:
