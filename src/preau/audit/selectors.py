@@ -70,6 +70,17 @@ ACTION_LABELS: dict[str, str] = {
     Action.AGENDA_EVENT_PUBLISHED: _("Événement de l'agenda publié, modifié ou supprimé"),
     Action.CALENDAR_FEED_CREATED: _("Lien d'abonnement à l'agenda créé"),
     Action.CALENDAR_FEED_REVOKED: _("Lien d'abonnement à l'agenda révoqué"),
+    Action.COURSE_CHANGED: _("Cours modifié (annulé, déplacé, remplacé)"),
+    Action.TIMETABLE_EDITED: _("Emploi du temps modifié"),
+    Action.ROLL_CALL_TAKEN: _("Appel fait"),
+    Action.ATTENDANCE_RECORDED: _("Absence ou retard saisi"),
+    Action.ATTENDANCE_CHANGED: _("Absence ou retard modifié"),
+    Action.JUSTIFICATION_SUBMITTED: _("Justification d'absence envoyée"),
+    Action.JUSTIFICATION_DECIDED: _("Justification d'absence acceptée ou refusée"),
+    Action.INCIDENT_REPORTED: _("Incident signalé"),
+    Action.PUNISHMENT_SET: _("Punition ou sanction donnée"),
+    Action.EXEMPTION_RECORDED: _("Dispense enregistrée"),
+    Action.ATTENDANCE_EXPORTED: _("Export des absences"),
 }
 
 # What a sensitive read was about, in words a family understands.
