@@ -266,6 +266,8 @@ def test_token_lifecycle_over_http(world, timetable, client):
     assert any(str(e["summary"]) == "Mathématiques" for e in calendar.walk("VEVENT"))
     etag = response["ETag"]
     assert anonymous.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
     assert anonymous.head(url).status_code == 200
     assert anonymous.post(url).status_code == 405
     CalendarFeedToken.objects.filter(pk=row.pk).update(last_used_at=None)

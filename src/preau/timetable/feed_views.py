@@ -101,7 +101,9 @@ def feed(request, token: str):
     data = ics.collect(row.user)
     digest = ics.fingerprint(data)
     etag = f'"{digest}"'
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    # Weak comparison (RFC 9110 §13.1.2): a proxy may have turned the tag into W/"…".
+    sent = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+    if etag in sent or "*" in sent:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(ics.cached_render(data, digest), content_type="text/calendar; charset=utf-8")
