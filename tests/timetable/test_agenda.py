@@ -177,8 +177,9 @@ def test_events_for_pupil_and_for_their_guardian(world):
     add_event(one.head, one, title="Autre classe", classes=[one.class_a])
     first, last = D(2026, 10, 12), D(2026, 10, 18)
     assert [e.pk for e in agenda.events_for_pupil(one.pupil_b, first, last)] == [for_pupils.pk]
+    all_parents = add_event(one.head, one, title="Réunion de rentrée", audience_roles=[Role.GUARDIAN])
     seen_by_mother = agenda.events_for_pupil(one.pupil_b, first, last, viewer=actor(one.mother_b))
-    assert {e.pk for e in seen_by_mother} == {for_pupils.pk, for_parents.pk}
+    assert {e.pk for e in seen_by_mother} == {for_pupils.pk, for_parents.pk, all_parents.pk}
     # A guardian of another child does not get this child's parents' events.
     assert [e.pk for e in agenda.events_for_pupil(one.pupil_b, first, last, viewer=actor(one.guardian_a))] \
         == [for_pupils.pk]

@@ -329,13 +329,14 @@ def events_for_pupil(pupil: User, first_day: datetime.date, last_day: datetime.d
                      ) -> list[AgendaEvent]:
     """What a pupil's timetable shows beside the courses: the events addressed to the pupils of their
     establishment, classes and groups. When `viewer` (an Actor) is one of the pupil's guardians whose link allows
-    the timetable, the events addressed to that child's guardians are added. No access check: callers ask the
-    policy (can_read_timetable) first."""
+    the timetable, the events addressed to that child's guardians are added (those of the child's classes and
+    groups, and those for every guardian of the child's establishment). No access check: callers ask the policy
+    (can_read_timetable) first."""
     establishments = set(Membership.objects.filter(user_id=pupil.pk, role=Role.PUPIL, is_active=True)
                          .values_list("establishment_id", flat=True))
     q = policy.agenda_audience_q_for_pupil(pupil.pk, establishments)
     if viewer is not None and pupil.pk in viewer.child_ids(Service.TIMETABLE):
-        q |= policy.agenda_audience_q_for_guardian([pupil.pk], set())
+        q |= policy.agenda_audience_q_for_guardian([pupil.pk], establishments & viewer.establishment_ids(Role.GUARDIAN))
     return list(_in_range(AgendaEvent.objects.filter(q), first_day, last_day))
 
 
