@@ -132,6 +132,10 @@ def test_current_and_next(world, timetable):
 def test_calendar_for_creates_defaults_once(world):
     calendar = selectors.calendar_for(world.one.year)
     assert calendar.school_days == [0, 1, 2, 3, 4] and calendar.week_mode == "every"
+    # Real times, not the model's string defaults (also in the cached copy).
+    assert calendar.day_start == datetime.time(8) and calendar.half_day_split == datetime.time(12, 30)
+    cached = selectors.calendars_for_years([world.one.year.pk])[world.one.year.pk]
+    assert cached.day_end == datetime.time(18)
     assert selectors.calendar_for(world.one.year).pk == calendar.pk
 
 

@@ -52,7 +52,9 @@ def calendar_for(school_year: SchoolYear) -> SchoolCalendar:
                 school_year=school_year, establishment_id=school_year.establishment_id,
                 school_days=list(occ.DEFAULT_SCHOOL_DAYS))
     except IntegrityError:  # created meanwhile by another request
-        calendar = SchoolCalendar.objects.get(school_year_id=school_year.pk)
+        pass
+    # Read back: a created instance keeps the field defaults as given ("08:00" strings, not times).
+    calendar = SchoolCalendar.objects.get(school_year_id=school_year.pk)
     calendar.school_year = school_year
     return calendar
 
