@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from preau.access import policy
 from preau.accounts.models import User
@@ -169,11 +170,11 @@ def _course_event(entry: dict, domain: str) -> icalendar.Event:
     cancelled = occurrence.status == "cancelled"
     summary = occurrence.label
     if occurrence.is_exam:
-        summary = f"{summary} (devoir surveillé)"
+        summary = _("%(course)s (devoir surveillé)") % {"course": summary}
     if entry["children"] and not entry["own"]:
         summary = f"{', '.join(entry['children'])} — {summary}"
     if cancelled:
-        summary = f"Annulé : {summary}"
+        summary = _("Annulé : %(course)s") % {"course": summary}
     event = icalendar.Event()
     event.add("uid", f"course-{course.id}-{occurrence.date.isoformat()}@{domain}")
     event.add("summary", summary)
@@ -186,17 +187,20 @@ def _course_event(entry: dict, domain: str) -> icalendar.Event:
         event.add("location", str(occurrence.room))
     lines = []
     if occurrence.teachers:
-        lines.append(f"Enseignants : {_names(t.full_name or t.username for t in occurrence.teachers)}")
+        lines.append(_("Enseignants : %(names)s") % {
+            "names": _names(t.full_name or t.username for t in occurrence.teachers)})
     targets = [c.label for c in course.classes.all()] + [g.label for g in course.groups.all()]
     if targets:
-        lines.append(f"Classes et groupes : {_names(targets)}")
+        lines.append(_("Classes et groupes : %(names)s") % {"names": _names(targets)})
     if cancelled:
-        lines.append("Cours annulé" + (f" : {change.reason}" if change is not None and change.reason else "."))
+        lines.append(_("Cours annulé : %(reason)s") % {"reason": change.reason}
+                     if change is not None and change.reason else _("Cours annulé."))
     elif occurrence.status == "moved":
-        lines.append(f"Cours déplacé (prévu le {occurrence.date.strftime('%d/%m/%Y')})"
-                     + (f" : {change.reason}" if change.reason else "."))
+        planned = occurrence.date.strftime("%d/%m/%Y")
+        lines.append(_("Cours déplacé (prévu le %(date)s) : %(reason)s") % {"date": planned, "reason": change.reason}
+                     if change.reason else _("Cours déplacé (prévu le %(date)s).") % {"date": planned})
     if change is not None and change.note:
-        lines.append(f"Information : {change.note}")
+        lines.append(_("Information : %(note)s") % {"note": change.note})
     if lines:
         event.add("description", "\n".join(lines))
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
@@ -224,7 +228,7 @@ def _agenda_event(item: AgendaEvent, domain: str, site: str) -> icalendar.Event:
         lines.append(text)
     targets = [c.label for c in item.classes.all()] + [g.label for g in item.groups.all()]
     if targets:
-        lines.append(f"Pour : {_names(targets)}")
+        lines.append(_("Pour : %(names)s") % {"names": _names(targets)})
     if lines:
         event.add("description", "\n\n".join(lines))
     event.add("categories", [str(item.get_kind_display())])
