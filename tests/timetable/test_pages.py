@@ -57,6 +57,16 @@ def test_pupil_week_shows_courses_with_times_people_rooms_and_french_dates(world
     assert "Aujourd'hui" in text and f'href="{WEEK}"' in text
 
 
+def test_week_of_a_school_without_calendar_yet(world, client):
+    # The calendar is created on the fly with its defaults (whose times are text until read back).
+    s = world.one
+    make_course(s, weekday=0)
+    assert not SchoolCalendar.objects.exists()
+    text = page(client, s.pupil_a, f"{WEEK}?date=2026-12-07")
+    assert "Mathématiques" in text and SchoolCalendar.objects.exists()
+    assert "Pas de cours" in page(client, s.pupil_b, WEEK)
+
+
 def test_other_pupils_do_not_see_5e_a_courses(world, client, week):
     text = page(client, world.one.pupil_b, f"{WEEK}?date=2026-12-07")
     assert "Mathématiques" not in text and "Pas de cours" in text

@@ -167,6 +167,16 @@ def card(occurrence: Occurrence, viewer_id: int | None = None) -> Card:
     )
 
 
+def _as_time(value, default: datetime.time) -> datetime.time:
+    """A calendar's time field: a time, or the model default's text ("08:00") on an instance just created."""
+    if isinstance(value, datetime.time):
+        return value
+    try:
+        return datetime.time.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
 def _minutes(value: datetime.datetime) -> int:
     local = value.astimezone(PARIS)
     return local.hour * 60 + local.minute
@@ -237,8 +247,10 @@ def build_week(occurrences: list[Occurrence], *, monday: datetime.date, calendar
         for entry in days:
             entry.is_current = entry.day == wanted
     # The grid's hours: the calendar's school day, widened to the week's earliest and latest course.
-    start_minutes = (calendar.day_start.hour * 60) if calendar is not None else 8 * 60
-    end_minutes = (calendar.day_end.hour * 60 + calendar.day_end.minute) if calendar is not None else 18 * 60
+    day_start = _as_time(calendar.day_start if calendar is not None else None, datetime.time(8))
+    day_end = _as_time(calendar.day_end if calendar is not None else None, datetime.time(18))
+    start_minutes = day_start.hour * 60
+    end_minutes = max(day_end.hour * 60 + day_end.minute, start_minutes + 60)
     all_cards = [c for d in days for c in d.cards]
     if all_cards:
         start_minutes = min(start_minutes, min(_minutes(c.start) for c in all_cards) // 60 * 60)
