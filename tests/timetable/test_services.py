@@ -314,3 +314,22 @@ def test_apply_zone_preset(world):
         services.apply_zone_preset(calendar, "Z")
     calendar.refresh_from_db()
     assert not occ.is_school_day(selectors.calendar_with_periods(s.year), D(2027, 2, 8))
+
+
+def test_zone_preset_refreshes_a_warm_calendar_cache(world):
+    s = world.one
+    calendar = make_calendar(s)
+    make_course(s, weekday=0)
+    winter_monday = D(2027, 2, 15)
+    assert len(selectors.occurrences_for_class(s.class_a, winter_monday, winter_monday)) == 1  # cached now
+    services.apply_zone_preset(calendar, "A")  # bulk_create: no signals
+    assert selectors.occurrences_for_class(s.class_a, winter_monday, winter_monday) == []
+
+
+def test_moved_across_the_dst_change_keeps_wall_clock_time(world, course):
+    s = world.one
+    services.change_occurrence(course=course, planned_date=D(2026, 10, 12), status="moved", by=s.cpe,
+                               new_date=D(2026, 11, 3), now=NOW)
+    [o] = selectors.occurrences_for_class(s.class_a, D(2026, 11, 3), D(2026, 11, 3))
+    assert o.start == datetime.datetime(2026, 11, 3, 8, tzinfo=occ.PARIS)
+    assert o.start.utcoffset() == datetime.timedelta(hours=1) and o.date == D(2026, 10, 12)
