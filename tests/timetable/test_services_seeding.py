@@ -77,3 +77,24 @@ def test_seed_command_hook(db, capsys):
     assert "Emplois du temps" in capsys.readouterr().out
     year = SchoolYear.objects.get()
     assert Course.objects.filter(school_year=year).exists()
+
+
+def test_placement_repairs_by_moving_one_blocking_course():
+    import random
+
+    from preau.timetable.seeding import _Hour, _Plan
+
+    plan = _Plan(slots=[(0, 0), (0, 1)], periods=[], rooms={"spare": [10, 11]})
+    rng = random.Random(1)
+    x = _Hour(1, (1,), (1,), (1,), (), "spare")  # class 1, teacher 1
+    y = _Hour(2, (2,), (2,), (2,), (), "spare")  # class 2, teacher 2
+    plan.place(x, (0, 0), 10)
+    plan.place(y, (0, 1), 11)
+    c = _Hour(3, (2,), (1,), (1,), (), "spare")  # class 1 with teacher 2: no slot is free for both
+    assert plan.put(c, rng) and plan.unplaced == 0
+    placed = {h.subject_id: slot for h, slot, _room, _pattern in plan.courses}
+    assert placed == {1: (0, 1), 2: (0, 1), 3: (0, 0)}
+    rooms = [(slot, room) for _h, slot, room, _p in plan.courses]
+    assert len(set(rooms)) == 3  # no room twice in a slot
+    d = _Hour(4, (3,), (1,), (1,), (), "spare")  # class 1 is now full: nothing to move
+    assert not plan.put(d, rng) and plan.unplaced == 1

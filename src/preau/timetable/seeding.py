@@ -137,8 +137,52 @@ class _Plan:
                     continue
                 self.place(hour, slot, room, week_pattern)
                 return True
+        if self.swap_in(hour, ordered, rng):
+            return True
         self.unplaced += 1
         self.missing.append(hour)
+        return False
+
+    def unplace(self, index: int) -> tuple[_Hour, tuple[int, int], int | None, str]:
+        hour, slot, room, pattern = entry = self.courses.pop(index)
+        for c in hour.classes:
+            for w in hour.weeks:
+                self.busy.discard(("class", c, slot, w))
+            if pattern in ("every", "A"):
+                self.day_load[(c, slot[0])] -= 1
+                self.subject_days[(c, hour.subject_id, slot[0])] -= 1
+        for t in hour.teachers:
+            for w in hour.weeks:
+                self.busy.discard(("teacher", t, slot, w))
+        if room is not None:
+            for w in hour.weeks:
+                self.busy.discard(("room", room, slot, w))
+        return entry
+
+    def swap_in(self, hour: _Hour, ordered, rng: random.Random) -> bool:
+        """Make room for an hour the greedy pass could not place: at a slot where exactly one whole-class course
+        blocks it (same class or same teacher), move that course to another slot that suits it."""
+        classes, teachers = set(hour.classes), set(hour.teachers)
+        for slot in ordered:
+            blockers = [i for i, (h, s, _r, _p) in enumerate(self.courses)
+                        if s == slot and (classes & set(h.classes) or teachers & set(h.teachers))]
+            if len(blockers) != 1:
+                continue
+            other, _slot, room, pattern = self.courses[blockers[0]]
+            if pattern != "every" or set(other.classes) != set(other.course_classes):
+                continue  # half-classes, LV2 blocks and latin stay where they are
+            entry = self.unplace(blockers[0])
+            target = self.room_for(hour, slot, relaxed=True) if self.fits(hour, slot) else None
+            if target is not None:
+                self.place(hour, slot, target)
+                for slot2 in self.ordered_slots(other, rng):
+                    if slot2 != slot and self.fits(other, slot2):
+                        room2 = self.room_for(other, slot2, relaxed=True)
+                        if room2 is not None:
+                            self.place(other, slot2, room2)
+                            return True
+                self.unplace(len(self.courses) - 1)  # undo: the moved course found no other slot
+            self.place(*entry)  # put the blocking course back
         return False
 
 
