@@ -620,7 +620,7 @@ def main() -> int:
                 return 1
     machine = json.loads((run_dir / "machine.json").read_text())
     sizes = {}
-    for folder in sorted(run_dir.glob("pupils-*"), key=lambda p: int(p.name.split("-")[1])):
+    for folder in sorted(run_dir.glob("pupils-*"), key=lambda p: tuple(int(x) for x in p.name.split("-")[1:3])):
         if (folder / "results.json").exists():
             r = json.loads((folder / "results.json").read_text())
             n = r["school"].get("establishments_in_database", 1)
