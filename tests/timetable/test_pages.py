@@ -90,6 +90,17 @@ def test_malformed_or_absurd_date_falls_back_to_today(world, client, week):
         assert "Mon emploi du temps" in text
 
 
+def test_on_the_weekend_today_is_the_coming_week(world, client, week):
+    with time_machine.travel(datetime.datetime(2026, 12, 12, 18, 0, tzinfo=PARIS), tick=False):  # a Saturday
+        text = page(client, world.one.pupil_a, WEEK)
+        assert "Semaine du 14 décembre au 20 décembre 2026" in text
+        assert 'class="tt-day tt-day--current" id="jour-2026-12-14"' in text
+        # An explicit date is shown as asked.
+        assert "Semaine du 7 décembre" in page(client, world.one.pupil_a, f"{WEEK}?date=2026-12-12")
+    with time_machine.travel(datetime.datetime(2026, 12, 11, 18, 0, tzinfo=PARIS), tick=False):  # a Friday
+        assert "Semaine du 7 décembre" in page(client, world.one.pupil_a, WEEK)
+
+
 def test_week_label_a_b(world, client, week):
     calendar = week["calendar"]
     calendar.week_mode = SchoolCalendar.WeekMode.ALTERNATING

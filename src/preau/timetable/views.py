@@ -30,7 +30,7 @@ from preau.directory.models import ClassEnrolment, Membership, Role, SchoolYear,
 
 from . import display, selectors
 from .models import Course
-from .occurrences import monday_of
+from .occurrences import monday_of, school_weekdays
 
 DAY_VIEW = "jour"
 SEARCH_LIMIT = 30
@@ -107,6 +107,11 @@ def _timetable_page(request, *, heading: str, subtitle: str = "", load, school_y
     beside them (or None)."""
     day = _requested_day(request)
     day_view = request.GET.get("vue") == DAY_VIEW
+    if not request.GET.get("date") and school_year is not None:
+        # After the last school day of the week (the weekend), "today" is the coming week.
+        weekdays = school_weekdays(selectors.calendar_with_periods(school_year))
+        if weekdays and day.weekday() > max(weekdays):
+            day += datetime.timedelta(days=7 - day.weekday())
     monday = monday_of(day)
     sunday = monday + datetime.timedelta(days=6)
     occurrences = load(monday, sunday)
