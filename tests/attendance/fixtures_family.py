@@ -17,12 +17,9 @@ TODAY = at(MONDAY.replace(day=7), 10)
 
 def frozen_school(school, settings, tmp_path):
     """For a fixture: `yield from frozen_school(world.one, settings, tmp_path)` — the clock stopped at TODAY, files
-    stored under tmp_path, the school's calendar saved (as after its set-up) and read back from the database."""
-    from preau.timetable.selectors import calendar_for
-
+    stored under tmp_path (the school has no calendar yet: the first page creates it)."""
     use_media(settings, tmp_path)
     with time_machine.travel(TODAY, tick=False):
-        calendar_for(school.year)
         yield school
 
 

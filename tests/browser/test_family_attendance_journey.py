@@ -13,7 +13,6 @@ from preau.attendance import services
 from preau.attendance.models import AttendanceRecord, Justification
 from preau.directory.models import Period
 from preau.directory.testing import TEST_PASSWORD
-from preau.timetable.selectors import calendar_for
 
 from .support import SKIP_REASON
 
@@ -39,7 +38,6 @@ def test_a_mother_justifies_on_her_phone_and_the_cpe_accepts(phone_journey, worl
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     one = world.one
-    calendar_for(one.year)
     day = shown_period_day(one)
     tz = timezone.get_current_timezone()
     record = services.record_absence(
