@@ -14,6 +14,7 @@ urlpatterns = [
     path("actualites/", include("preau.news.urls")),
     path("carnet/", include("preau.news.liaison_urls")),
     path("agenda/", include("preau.timetable.agenda_urls")),
+    path("emploi-du-temps/", include("preau.timetable.urls")),
     path("messagerie/", include("preau.messaging.moderation_urls")),
     path("messagerie/", include("preau.messaging.urls")),
     path("vie-scolaire/", include("preau.attendance.urls")),
