@@ -14,6 +14,8 @@ from preau.celery import app
     ("notifications.send_digest_batch", "notifications"),
     ("imports.run_import", "imports"),
     ("preau.imports.inbox.import_inbox_task", "imports"),
+    ("attendance.export", "imports"),
+    ("attendance.purge_exports", "celery"),
 ])
 def test_each_task_goes_to_its_queue(task, queue):
     assert app.amqp.router.route({}, task)["queue"].name == queue

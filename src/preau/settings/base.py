@@ -171,6 +171,7 @@ CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
     "imports.run_import": {"queue": "imports"},
     "preau.imports.inbox.import_inbox_task": {"queue": "imports"},
+    "attendance.export": {"queue": "imports"},  # bulk files, minutes long at worst: beside the imports
 }
 
 X_FRAME_OPTIONS = "DENY"
