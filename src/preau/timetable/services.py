@@ -650,6 +650,16 @@ def change_occurrence(*, course: Course, planned_date: datetime.date, status: st
     return change
 
 
+def touch_courses(course_ids, *, after: datetime.datetime | None = None) -> None:
+    """Mark courses as changed now (their `updated_at`, which the calendar feed's SEQUENCE and DTSTAMP follow):
+    for writes that bypass `save()` (`.update()`, relations only, a change removed). With `after`, the stamp is
+    at least one second later (SEQUENCE counts seconds)."""
+    moment = timezone.now()
+    if after is not None:
+        moment = max(moment, after + datetime.timedelta(seconds=1))
+    Course.objects.filter(pk__in=list(course_ids)).update(updated_at=moment)
+
+
 def revert_change(*, course: Course, planned_date: datetime.date, by, now: datetime.datetime | None = None,
                   request=None) -> None:
     """Remove the change of one occurrence: it takes place as planned again (notified like a change)."""
@@ -659,6 +669,10 @@ def revert_change(*, course: Course, planned_date: datetime.date, by, now: datet
         if change is None:
             _fail({"date": ["Ce cours n'a pas de modification à annuler."]})
         change.delete()
+        # The calendar feed stamps an occurrence with its change, else its course (ics.py): the course's stamp
+        # moves past the removed change's, so SEQUENCE and DTSTAMP never go backwards.
+        touch_courses([course.pk], after=change.updated_at)
+        course.refresh_from_db(fields=["updated_at"])
         record(Action.COURSE_CHANGED, actor=by, request=request, establishment_id=course.establishment_id,
                target=f"course:{course.pk}:{planned_date.isoformat()}", status="reverted",
                previous_status=change.status)

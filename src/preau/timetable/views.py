@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -381,20 +381,13 @@ def _occurrence_or_404(actor, course_id, date: str):
 
 
 def roll_call_url(actor, occurrence) -> str | None:
-    """The roll call link of an occurrence, once the attendance pages exist and when the policy says yes."""
-    can_take = getattr(policy, "can_take_roll_call", None)
-    if can_take is None or occurrence.status == "cancelled":
+    """The roll call link of an occurrence when the attendance policy lets the person take it (its teachers after
+    replacement decide, without a query; vie scolaire takes any roll over)."""
+    if occurrence.status == "cancelled":
         return None
-    try:
-        allowed = can_take(actor, occurrence.course, occurrence.date)
-    except TypeError:  # an older signature without the date
-        allowed = can_take(actor, occurrence.course)
-    if not allowed:
+    if not policy.can_take_roll_call(actor, occurrence.course, occurrence.date, occurrence=occurrence):
         return None
-    try:
-        return reverse("attendance:roll_call", args=[occurrence.course.pk, occurrence.date.isoformat()])
-    except NoReverseMatch:
-        return None
+    return reverse("attendance:roll_call", args=[occurrence.course.pk, occurrence.date.isoformat()])
 
 
 @login_required

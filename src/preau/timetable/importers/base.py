@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from preau.accounts.models import User
@@ -352,6 +353,8 @@ class TimetableImporter(DirectoryImporter):
             if {obj.pk for obj in getattr(course, name).all()} != ids:
                 getattr(course, name).set(ids)
                 changed.append(name)
+        if changed and not any(name in fields for name in changed):
+            course.save(update_fields=["updated_at"])  # teachers, classes, groups: the feed's stamp moves too
         self.count("courses", "updated" if changed else "unchanged")
         return course
 
@@ -376,9 +379,11 @@ class TimetableImporter(DirectoryImporter):
                  and (course.valid_until is None or course.valid_until > last_day)]
         deleted = [course.pk for course in gone if course.pk not in history]
         if ended:
-            Course.objects.filter(pk__in=ended).update(valid_until=last_day)
+            # updated_at by hand: .update() bypasses auto_now (the calendar feed's SEQUENCE follows it).
+            now = timezone.now()
+            Course.objects.filter(pk__in=ended).update(valid_until=last_day, updated_at=now)
             # A course ended before it began keeps a consistent range.
-            Course.objects.filter(pk__in=ended, valid_from__gt=last_day).update(valid_from=last_day)
+            Course.objects.filter(pk__in=ended, valid_from__gt=last_day).update(valid_from=last_day, updated_at=now)
             self.report.count("courses_ended", "deactivated", LABELS["courses_ended"], len(ended))
         if deleted:
             Course.objects.filter(pk__in=deleted).delete()
