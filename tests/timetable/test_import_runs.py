@@ -15,6 +15,7 @@ from django.urls import reverse
 from preau.access import policy
 from preau.api import services as api_services
 from preau.audit.models import AuditEvent
+from preau.directory.models import Establishment
 from preau.imports import selectors, services
 from preau.imports.models import ImportRun
 from preau.timetable.models import Course
@@ -75,12 +76,59 @@ def test_cli_edt_refusals(edt_world, tmp_path):
 def test_cli_timetable_csv_needs_the_establishment(edt_world, tmp_path):
     path = tmp_path / "edt.csv"
     path.write_text(CSV, encoding="utf-8")
-    with pytest.raises(CommandError, match="a besoin de l'établissement"):
-        command("timetable-csv", str(path))
+    with pytest.raises(CommandError, match="Préau en compte plusieurs : précisez-le avec --uai UAI"):
+        command("timetable-csv", str(path))  # two active establishments, the file names none
+    assert not ImportRun.objects.exists()
     out = command("timetable-csv", str(path), "--uai", "0690001A", "--dry-run")
     assert "Cours : 1 créés" in out and not Course.objects.exists()
     out = command("timetable-csv", str(path), "--uai", "0690001A")
     assert Course.objects.filter(source="csv").count() == 1
+
+
+def test_cli_without_uai_single_active_establishment(edt_world, tmp_path):
+    """As the issue writes it: `preau import timetable-csv FILE [--dry-run]`, `preau import edt FILE [--dry-run]`."""
+    world = edt_world
+    Establishment.objects.filter(pk=world.two.establishment.pk).update(is_active=False)
+    path = tmp_path / "edt.csv"
+    path.write_text(CSV, encoding="utf-8")
+    out = command("timetable-csv", str(path), "--dry-run")
+    assert "Simulation : rien n'a été enregistré." in out and "Cours : 1 créés" in out
+    assert not Course.objects.exists()
+    command("timetable-csv", str(path))
+    assert Course.objects.filter(source="csv", establishment=world.one.establishment).count() == 1
+    assert ImportRun.objects.filter(dry_run=False).get().establishment == world.one.establishment
+    # An EDT export without its UAI goes to the only active establishment too.
+    edt = write(tmp_path, edt_xml(uai=""))
+    out = command("edt", str(edt), "--dry-run")
+    assert "Cours : 4 créés" in out and not Course.objects.filter(source="edt").exists()
+    command("edt", str(edt))
+    assert Course.objects.filter(source="edt", establishment=world.one.establishment).count() == 4
+
+
+def test_cli_without_uai_the_file_names_the_establishment(edt_world, tmp_path):
+    world = edt_world  # two active establishments: the file decides
+    out = command("edt", str(write(tmp_path, edt_xml())), "--dry-run")
+    assert "Cours : 4 créés" in out
+    with pytest.raises(CommandError, match="précisez-le avec --uai UAI \\(ou l'export EDT donne son UAI\\)"):
+        command("edt", str(write(tmp_path, edt_xml(uai=""), "sans-uai.xml")), "--dry-run")
+    path = tmp_path / "edt.csv"
+    path.write_text("uai;jour;début;fin;matière;classes\n0690001a;lundi;08:00;09:00;MATH;5A\n"
+                    ";mardi;08:00;09:00;MATH;5A\n", encoding="utf-8")
+    command("timetable-csv", str(path))
+    assert Course.objects.filter(source="csv", establishment=world.one.establishment).count() == 2
+    assert ImportRun.objects.get(kind="timetable-csv").establishment is None
+    # --uai still works, and must agree with the column.
+    out = command("timetable-csv", str(path), "--uai", "0690001A")
+    assert "Cours : 0 créés, 0 mis à jour, 0 désactivés, 2 inchangés" in out
+    with pytest.raises(CommandError, match="Rien n'a pu être importé"):
+        command("timetable-csv", str(path), "--uai", "0690002B")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("uai;jour;début;fin;classes\n0690001A;lundi;08:00;09:00;5A\n0690002B;lundi;08:00;09:00;5A\n",
+                     encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(CommandError, match="Rien n'a pu être importé"):
+        call_command("import", "timetable-csv", str(mixed), stdout=out)
+    assert "plusieurs établissements (colonne uai : 0690001A, 0690002B)" in out.getvalue()
 
 
 def text(response) -> str:
@@ -166,3 +214,12 @@ def test_who_may_import_timetables(edt_world, tmp_path):
     assert run in set(selectors.runs_visible(policy.actor_for(world.one.ent_admin)))
     with pytest.raises(PermissionDenied):
         services.check_can_import(head, "csv", one)
+
+
+def test_cli_unreadable_csv_without_uai_says_why(edt_world, tmp_path):
+    path = tmp_path / "edt.csv"
+    path.write_bytes(b"")
+    out = StringIO()
+    with pytest.raises(CommandError, match="Rien n'a pu être importé"):
+        call_command("import", "timetable-csv", str(path), stdout=out)
+    assert "Fichier vide." in out.getvalue()

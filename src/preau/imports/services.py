@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from preau.access import policy
 from preau.accounts.selectors import bump_state_generation
 from preau.audit.services import Action, record
-from preau.directory.models import ClassEnrolment, GuardianLink, SchoolClass
+from preau.directory.models import ClassEnrolment, Establishment, GuardianLink, SchoolClass
 
 from .engine import RunAborted
 from .kinds import KINDS, TIMETABLE_KINDS, ImportKind
@@ -283,6 +283,26 @@ def _check_can_import_timetable(actor, establishment) -> None:
         if policy.is_admin(actor) or policy.timetable_managed_establishment_ids(actor):
             raise Http404
         raise PermissionDenied(_("L'import de l'emploi du temps est réservé à la direction et aux administrateurs."))
+
+
+def console_establishment(kind: str, paths: Iterable[str | Path]):
+    """For the command line without --uai, the establishment a timetable import is for: None when every file names
+    its own (an EDT export's `@UAI`, a timetable CSV's `uai` column: the importer finds and checks it) or cannot be
+    read (the importer reports why), else the only active establishment when there is exactly one. ValidationError
+    (French) otherwise."""
+    file_uais = getattr(KINDS[kind].importer, "file_uais", None)
+    paths = [Path(path) for path in paths]
+    if file_uais is not None and paths and all(file_uais(path) != set() for path in paths):
+        return None
+    active = list(Establishment.objects.filter(is_active=True).order_by("pk")[:2])
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        raise ValidationError(_("Aucun établissement actif dans Préau : importez d'abord l'annuaire."))
+    named = _("l'export EDT donne son UAI") if kind == "edt" else _("ajoutez une colonne uai au fichier")
+    raise ValidationError(_(
+        "Le fichier ne dit pas son établissement et Préau en compte plusieurs : précisez-le avec --uai UAI (ou "
+        "%(named)s).") % {"named": named})
 
 
 def may_import(actor, establishment_id: int | None, kind: str) -> bool:

@@ -6,7 +6,9 @@ establishment's subject code; its label also works), `enseignants` (logins, join
 separated by `|` or `,`), `classes` and `groupes` (codes or labels, separated by `|` or `,`), `salle` (a code,
 created when new), `semaines` (empty or `toutes`; `A`; `B`; or ISO dates of the weeks, separated by `|`, `,` or
 spaces), optional `id` (a stable key of the row; without it, a key made of the day, start, subject and audience),
-optional `libellé` (shown when there is no subject).
+optional `libellé` (shown when there is no subject), optional `uai` (the establishment the file is for: every row
+that fills it must give the same one, which must be the one chosen when one is; the command line needs no `--uai`
+then).
 
 Encoding and delimiter are told from the file (preau.imports.csvread). Each row is imported or rejected on its own
 (the report's record is the line number).
@@ -38,6 +40,7 @@ COLUMNS = {
     "weeks": ("semaines", "semaine"),
     "key": ("id", "identifiant", "cle"),
     "label": ("libelle", "intitule"),
+    "uai": ("uai", "rne", "code uai"),
 }
 REQUIRED = ("weekday", "start", "end")
 DAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
@@ -54,15 +57,50 @@ def weekday_of(value: str) -> int | None:
     return None
 
 
+def _column(header: list[str], field: str) -> int | None:
+    return next((index for index, cell in enumerate(header) if normalize(cell) in COLUMNS[field]), None)
+
+
 class TimetableCsvImporter(TimetableImporter):
     source = "csv"
 
+    @staticmethod
+    def file_uais(path: Path) -> set[str] | None:
+        """The establishments (UAI, upper case) the file's optional `uai` column names (empty without the column);
+        None for a file that cannot be read (the import then reports why)."""
+        try:
+            csv_file = CsvFile(path)
+        except CsvUnreadable:
+            return None
+        index = _column(csv_file.header, "uai")
+        if index is None:
+            csv_file.close()
+            return set()
+        uais = set()
+        try:
+            for _line, cells in csv_file.rows():
+                if index < len(cells) and cells[index]:
+                    uais.add(cells[index].upper())
+        except CsvUnreadable:
+            pass
+        return uais
+
     def run_file(self, path: Path) -> None:
         name = path.name
-        if self.establishment is None:
-            self.refuse(name, _("Choisissez l'établissement de cet emploi du temps (--uai)."))
+        uais = self.file_uais(path)
+        if uais is None:  # unreadable from its start: say why
+            try:
+                CsvFile(path).close()
+            except CsvUnreadable as exc:
+                self.refuse(name, exc.reason)
+                return
+            uais = set()
+        if len(uais) > 1:
+            self.refuse(name, _("Le fichier donne plusieurs établissements (colonne uai : %(uais)s) : un fichier par "
+                                "établissement.") % {"uais": ", ".join(sorted(uais)[:5])})
             return
-        if not self.prepare(name, self.establishment):
+        establishment = self.establishment_of(name, next(iter(uais), ""))
+        if establishment is None or not self.prepare(name, establishment):
             return
         try:
             csv_file = CsvFile(path)

@@ -186,8 +186,25 @@ def _read_record(data: EdtFile, section: str, name: str, element) -> None:
         data.courses.append(record)
 
 
+def root_uai(path: Path) -> str | None:
+    """The UAI the export's root names (`@UAI`, any letter case), read from the root's start tag only; "" when it
+    names none, None when the file cannot be read (the import then reports why)."""
+    try:
+        for _event, element in etree.iterparse(str(path), events=("start",), **SAFE_SETTINGS):
+            return attributes(element).get("uai", "").upper()
+    except READ_ERRORS:
+        return None
+    return None
+
+
 class EdtImporter(TimetableImporter):
     source = "edt"
+
+    @staticmethod
+    def file_uais(path: Path) -> set[str] | None:
+        """The establishments (UAI) the file names: its root's `@UAI` (the schema requires it); None: unreadable."""
+        uai = root_uai(path)
+        return None if uai is None else {uai} if uai else set()
 
     def run_file(self, path: Path) -> None:
         name = path.name

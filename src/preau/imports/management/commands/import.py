@@ -1,5 +1,7 @@
 """`preau import <kind> FILES... [--dry-run] [--uai UAI] [--option key=value] [--mapping file.json]`: import
-national-directory (or CSV) files and print the report in French. Runs now, in this process (no background task).
+national-directory (or CSV) files, or a timetable, and print the report in French. Runs now, in this process (no
+background task). A timetable (`edt`, `timetable-csv`) needs no --uai when its file names its establishment or when
+Préau has a single active one (services.console_establishment).
 """
 
 import json
@@ -11,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from preau.directory.models import Establishment
 from preau.imports import services
 from preau.imports.engine import RunAborted
-from preau.imports.kinds import KINDS
+from preau.imports.kinds import KINDS, TIMETABLE_KINDS
 
 
 class Command(BaseCommand):
@@ -23,8 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("kind", help="Type de fichiers : " + ", ".join(KINDS))
         parser.add_argument("files", nargs="+", help="Fichiers à importer")
         parser.add_argument("--dry-run", action="store_true", help="Simulation : rien n'est enregistré.")
-        parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d, csv et "
-                                          "timetable-csv).")
+        parser.add_argument("--uai", help="UAI de l'établissement des fichiers (obligatoire pour be1d et csv ; pour "
+                                          "edt et timetable-csv, seulement si le fichier ne le dit pas et que "
+                                          "Préau compte plusieurs établissements actifs).")
         parser.add_argument("--option", action="append", default=[], metavar="CLÉ=VALEUR",
                             help="Option de l'import (répétable), par exemple --option profile=pupil "
                                  "--option full=true.")
@@ -43,6 +46,11 @@ class Command(BaseCommand):
             establishment = Establishment.objects.filter(uai=uai.strip().upper()).first()
             if establishment is None:
                 raise CommandError(f"Aucun établissement d'UAI « {uai} ».")
+        elif kind in TIMETABLE_KINDS:
+            try:
+                establishment = services.console_establishment(kind, files)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
         elif import_kind.needs_establishment:
             raise CommandError(f"L'import « {kind} » a besoin de l'établissement des fichiers : --uai UAI.")
         options = self.options(option, mapping)
