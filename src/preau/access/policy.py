@@ -1069,9 +1069,11 @@ def can_read_attendance(actor: Actor | None, pupil: User) -> bool:
 
 
 def _attendance_q(actor: Actor | None, *, pupil_field: str = "pupil_id",
-                  establishment_field: str = "establishment_id", extra_functions: set[str] | None = None) -> Q | None:
+                  establishment_field: str = "establishment_id", extra_functions: set[str] | None = None,
+                  taught: bool = True) -> Q | None:
     """Rows about pupils (records, justifications, punishments, exemptions) the actor reads, always restricted to
-    the actor's own establishments."""
+    the actor's own establishments. `taught=False` leaves the pupils' teachers out (rows a family writes for vie
+    scolaire: justifications and their documents)."""
     if actor is None:
         return None
     parts: list[Q] = []
@@ -1080,7 +1082,7 @@ def _attendance_q(actor: Actor | None, *, pupil_field: str = "pupil_id",
     children = sorted(actor.child_ids(Service.ATTENDANCE))
     if children:
         parts.append(Q(**{f"{pupil_field}__in": children}))
-    classes, groups = actor.taught
+    classes, groups = actor.taught if taught else (set(), set())
     if classes:
         parts.append(Q(**{f"{pupil_field}__in": ClassEnrolment.objects.filter(
             school_class_id__in=sorted(classes)).values("pupil_id")}))
@@ -1112,9 +1114,12 @@ def access_attendance_record(actor: Actor | None, record_id):
 
 
 def justifications_visible_to(actor: Actor | None):
+    """Justifications (reason, the family's comment, often a medical document): the pupil, their guardians
+    (ATTENDANCE allowed), vie scolaire of the establishment. Never the pupil's teachers: they read the state of
+    each record (justified or not) only."""
     from preau.attendance.models import Justification
 
-    return _scoped(Justification, actor)
+    return _scoped(Justification, actor, taught=False)
 
 
 def punishments_visible_to(actor: Actor | None):
@@ -1127,6 +1132,115 @@ def exemptions_visible_to(actor: Actor | None):
     from preau.attendance.models import Exemption
 
     return _scoped(Exemption, actor, extra_functions={StaffFunction.NURSE})
+
+
+def can_read_exemption_details(actor: Actor | None, exemption) -> bool:
+    """The comment and the certificate of an exemption (medical): the pupil, their guardians (ATTENDANCE allowed),
+    vie scolaire, leadership and the nurse of its establishment. The pupil's teachers see that the pupil is
+    exempted (subject, dates, whether they attend), never why."""
+    if actor is None or exemption is None:
+        return False
+    if exemption.pupil_id == actor.id and actor.has_role(Role.PUPIL):
+        return True
+    if exemption.pupil_id in actor.child_ids(Service.ATTENDANCE):
+        return True
+    return exemption.establishment_id in actor.establishments_with_functions(EXEMPTION_RECORDER_FUNCTIONS)
+
+
+def access_exemption_document(actor: Actor | None, exemption_id):
+    """An exemption whose certificate the actor may download; 404 for missing, invisible or a teacher's."""
+    exemption = access_exemption(actor, exemption_id)
+    if not can_read_exemption_details(actor, exemption):
+        raise Http404
+    return exemption
+
+
+def exemption_pupils_visible_to(actor: Actor | None, establishment_id: int | None = None) -> QuerySet[User]:
+    """The pupils an exemption may be recorded for: every active pupil of the establishments where the actor
+    records exemptions (vie scolaire, leadership, the nurse, who reads no other attendance data)."""
+    if actor is None:
+        return User.objects.none()
+    establishments = actor.establishments_with_functions(EXEMPTION_RECORDER_FUNCTIONS)
+    if establishment_id is not None:
+        establishments &= {establishment_id}
+    if not establishments:
+        return User.objects.none()
+    return (User.objects.filter(is_active=True, memberships__establishment_id__in=sorted(establishments),
+                                memberships__role=Role.PUPIL, memberships__is_active=True)
+            .distinct().order_by("last_name", "first_name", "pk"))
+
+
+def access_exemption_pupil(actor: Actor | None, pupil_id) -> User:
+    """A pupil the actor may record an exemption for: one whose attendance they read, or (the nurse) any pupil
+    of an establishment where they record exemptions; 404 otherwise."""
+    try:
+        return access_attendance_pupil(actor, pupil_id)
+    except Http404:
+        return _access_in(exemption_pupils_visible_to(actor), pupil_id)
+
+
+def attendance_establishment_scope(actor: Actor | None, pupil_id: int) -> set[int] | None:
+    """The establishments whose records of this pupil the actor reads: None (all of them) for the pupil and
+    their guardians; for staff and teachers, their own establishments only (a pupil who changed school keeps
+    their former school's records out of the new school's sight, and the reverse)."""
+    if actor is None:
+        return set()
+    if pupil_id == actor.id and actor.has_role(Role.PUPIL):
+        return None
+    if pupil_id in actor.child_ids(Service.ATTENDANCE):
+        return None
+    return set(actor.establishment_ids())
+
+
+def attendance_classes_visible_to(actor: Actor | None, establishment_id: int | None = None) -> QuerySet[SchoolClass]:
+    """Classes whose attendance table (counts, rate) the actor reads: every class of the establishments where they
+    are vie scolaire, the classes they teach where they teach (a group's teacher reads their pupils one by one)."""
+    if actor is None:
+        return SchoolClass.objects.none()
+    parts = []
+    managed = attendance_managed_establishment_ids(actor)
+    if managed:
+        parts.append(Q(establishment_id__in=sorted(managed)))
+    classes, _groups = actor.taught
+    teaching = actor.establishment_ids(Role.TEACHER)
+    if classes and teaching:
+        parts.append(Q(pk__in=sorted(classes), establishment_id__in=sorted(teaching)))
+    q = _any(parts)
+    if q is None:
+        return SchoolClass.objects.none()
+    queryset = SchoolClass.objects.filter(q)
+    if establishment_id is not None:
+        queryset = queryset.filter(establishment_id=establishment_id)
+    return queryset
+
+
+def access_attendance_class(actor: Actor | None, class_id) -> SchoolClass:
+    return _access_in(attendance_classes_visible_to(actor).select_related("school_year", "establishment"), class_id)
+
+
+def access_absence_reason(actor: Actor | None, reason_id, establishment_id: int | None = None):
+    """A reason of an establishment whose vie scolaire the actor is (to change it); 404 otherwise."""
+    from preau.attendance.models import AbsenceReason
+
+    managed = attendance_managed_establishment_ids(actor)
+    if establishment_id is not None:
+        managed &= {establishment_id}
+    return _access_in(AbsenceReason.objects.filter(establishment_id__in=sorted(managed)), reason_id)
+
+
+def family_incidents_visible_to(actor: Actor | None):
+    """Incidents concerning the actor (a pupil) or their children (ATTENDANCE allowed), as their family reads them
+    (their facts only when the incident concerns that pupil alone: see preau.attendance.selectors)."""
+    from preau.attendance.models import Incident
+
+    if actor is None:
+        return Incident.objects.none()
+    ids = set(actor.child_ids(Service.ATTENDANCE))
+    if actor.has_role(Role.PUPIL):
+        ids.add(actor.id)
+    if not ids:
+        return Incident.objects.none()
+    return Incident.objects.filter(pupils__in=sorted(ids)).distinct()
 
 
 def exit_regimes_visible_to(actor: Actor | None):

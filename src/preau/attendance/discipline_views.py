@@ -321,7 +321,8 @@ def exemptions(request):
     return render(request, "attendance/discipline/exemptions.html", {
         "page": page, "filters": form, "establishment": establishment,
         "can_record": recorder,
-        "items": [{"item": e, "school_class": classes.get(e.pupil_id, "")} for e in items],
+        "items": [{"item": e, "school_class": classes.get(e.pupil_id, ""),
+                   "hide_details": not policy.can_read_exemption_details(actor, e)} for e in items],
     })
 
 
@@ -355,8 +356,9 @@ def exemption_new(request):
 @login_required
 @require_GET
 def exemption_document(request, exemption_id: int):
-    """The exemption's certificate, as a download (never inline), to those who may see the exemption."""
-    exemption = policy.access_exemption(request.actor, exemption_id)
+    """The exemption's certificate (often medical), as a download (never inline): the pupil, their family, vie
+    scolaire, leadership and the nurse; 404 for the pupil's teachers, who only see that the pupil is exempted."""
+    exemption = policy.access_exemption_document(request.actor, exemption_id)
     if not exemption.document:
         raise Http404
     audit_read(request, exemption.pupil, exemption.establishment_id)

@@ -307,8 +307,9 @@ def justification(request, justification_id: int):
 @login_required
 @require_GET
 def justification_document(request, justification_id: int):
-    """The justification's document, as a download (never inline), to the people who may see the justification
-    (its family, vie scolaire); staff downloads are audited."""
+    """The justification's document (often medical), as a download (never inline), to those who may see the
+    justification: the pupil, their guardians, vie scolaire and leadership of its establishment
+    (`policy.justifications_visible_to`; never the pupil's teachers, 404). Reads by staff are audited."""
     item = policy.access_justification(request.actor, justification_id)
     if not item.document:
         raise Http404

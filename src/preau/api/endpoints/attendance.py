@@ -426,11 +426,13 @@ def punishment_out(p: Punishment) -> dict:
             "served": p.served, "cancelled": p.cancelled}
 
 
-def exemption_out(e: Exemption) -> dict:
+def exemption_out(e: Exemption, details: bool = True) -> dict:
+    """`details=False` (the pupil's teachers): the exemption without its comment and certificate."""
     return {"id": e.pk, "establishment_id": e.establishment_id, "pupil": _person(e.pupil),
             "subject_id": e.subject_id, "subject_label": e.subject.label if e.subject_id and e.subject else None,
-            "first_day": e.first_day, "last_day": e.last_day, "must_attend": e.must_attend, "comment": e.comment,
-            "has_document": bool(e.document), "document_name": e.document_name}
+            "first_day": e.first_day, "last_day": e.last_day, "must_attend": e.must_attend,
+            "comment": e.comment if details else "", "has_document": bool(e.document) and details,
+            "document_name": e.document_name if details else ""}
 
 
 def exit_regime_out(pupil, row: ExitRegime) -> dict:
@@ -839,7 +841,9 @@ def punishment_cancel(request, punishment_id: int, data: CommentIn):
 @router.get("/attendance/exemptions", response=responses(ExemptionPage, NOT_FOUND), summary="Dispenses")
 def list_exemptions(request, page: Query[PageParams], pupil: Id | None = None, establishment: Id | None = None):
     queryset = policy.exemptions_visible_to(request.actor).select_related("pupil", "subject")
-    return _pupil_rows(request, queryset.order_by("-first_day", "-pk"), page, pupil, establishment, exemption_out)
+    actor = request.actor
+    return _pupil_rows(request, queryset.order_by("-first_day", "-pk"), page, pupil, establishment,
+                       lambda e: exemption_out(e, policy.can_read_exemption_details(actor, e)))
 
 
 @router.post("/attendance/exemptions",
@@ -863,7 +867,7 @@ def create_exemption(request, pupil_id: Annotated[int, Form(ge=1, le=MAX_DB_INT)
 @router.get("/attendance/exemptions/{exemption_id}/document", response=responses(FileDownload, NOT_FOUND),
             summary="Le certificat d'une dispense")
 def exemption_document(request, exemption_id: int):
-    exemption = policy.access_exemption(request.actor, exemption_id)
+    exemption = policy.access_exemption_document(request.actor, exemption_id)
     _log_reads(request, [exemption.pupil], exemption.establishment_id)
     return _document_response(exemption.document, exemption.document_name)
 

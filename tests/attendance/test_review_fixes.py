@@ -1,0 +1,86 @@
+"""The fixes of the review of issue 5 (docs/attendance.md), attendance side: each test failed before its fix.
+
+H1 justifications and exemption certificates are not for teachers; H2 staff read only their establishments'
+records of a pupil; H3 staff reads of lists are audited; M3 incidents reach families; M8 absorbing roll-call
+absences keeps decided ones; M9 concurrent justifications; M11 establishment exports; L13-L16."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+
+from preau.attendance import services
+from preau.attendance.models import Exemption
+from preau.audit.models import AuditEvent
+
+from .fixtures_family import MONDAY, TODAY, at, frozen_school, pdf_file, text
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1/attendance"
+
+
+@pytest.fixture
+def one(world, settings, tmp_path):
+    yield from frozen_school(world.one, settings, tmp_path)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def reads(**filters):
+    return AuditEvent.objects.filter(action=AuditEvent.Action.SENSITIVE_READ, target="attendance", **filters)
+
+
+def lea_justified(school):
+    """Léa (pupil_b, taught by teacher_b) absent on Monday, justified by her mother with a certificate."""
+    record = services.record_absence(pupil=school.pupil_b, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 10),
+                                     by=school.cpe, now=TODAY)
+    reason = services.reasons_for(school.establishment.pk, families=True).first()
+    return services.submit_justification(pupil=school.pupil_b, records=[record], reason=reason,
+                                         by=school.mother_b, comment="Gastro-entérite, voir certificat.",
+                                         document=pdf_file(), now=TODAY)
+
+
+def lea_exempted(school):
+    return services.record_exemption(pupil=school.pupil_b, first_day=TODAY.date(),
+                                     last_day=TODAY.date() + datetime.timedelta(days=20), by=school.nurse,
+                                     subject=school.subject, comment="Entorse de la cheville", document=pdf_file(),
+                                     must_attend=True, now=TODAY)
+
+
+# --- H1: justifications and certificates are not for teachers -----------------------------------------------
+
+def test_h1_teachers_never_read_justifications_or_their_documents(one):
+    item = lea_justified(one)
+    teacher = client_for(one.teacher_b)  # teaches Léa
+    assert teacher.get(f"/vie-scolaire/justifications/{item.pk}/document/").status_code == 404
+    assert teacher.get(f"{API}/justifications/{item.pk}/document").status_code == 404
+    assert teacher.get(f"{API}/justifications").json()["count"] == 0
+    page = text(teacher.get(f"/vie-scolaire/eleve/{one.pupil_b.pk}/"))
+    assert "Gastro-entérite" not in page
+    assert "Justification à examiner" in page  # the record's state flag stays
+    # vie scolaire and the family still read it
+    assert client_for(one.cpe).get(f"/vie-scolaire/justifications/{item.pk}/document/").status_code == 200
+    assert client_for(one.mother_b).get(f"{API}/justifications").json()["count"] == 1
+
+
+def test_h1_teachers_see_an_exemption_but_not_its_comment_nor_its_certificate(one):
+    exemption = lea_exempted(one)
+    teacher = client_for(one.teacher_b)
+    assert teacher.get(f"/vie-scolaire/dispenses/{exemption.pk}/certificat/").status_code == 404
+    assert teacher.get(f"{API}/exemptions/{exemption.pk}/document").status_code == 404
+    item = teacher.get(f"{API}/exemptions").json()["items"][0]
+    assert item["subject_label"] == one.subject.label and item["must_attend"]
+    assert item["comment"] == "" and not item["has_document"] and item["document_name"] == ""
+    page = text(teacher.get("/vie-scolaire/dispenses/"))
+    assert "Dispense de" in page and "Entorse" not in page
+    for user in (one.nurse, one.cpe, one.mother_b):
+        client = client_for(user)
+        assert client.get(f"/vie-scolaire/dispenses/{exemption.pk}/certificat/").status_code == 200, user
+        assert client.get(f"{API}/exemptions").json()["items"][0]["comment"] == "Entorse de la cheville"
+    assert Exemption.objects.count() == 1
