@@ -122,3 +122,23 @@ def test_roll_call_link_from_the_policy_without_a_query(world, django_assert_num
     change(course, D(2026, 9, 14), CourseChange.Status.MODIFIED, replacement_teacher=s.teacher_b)
     replaced = selectors.occurrence(course.pk, D(2026, 9, 14))
     assert roll_call_url(teacher, replaced) is None and roll_call_url(other, replaced) is not None
+
+
+# --- M12: an active pupil membership in the course's establishment --------------------------------------------
+
+def test_pupils_and_recipients_need_an_active_pupil_membership(world):
+    from preau.directory.models import Membership, Role
+
+    s = world.one
+    make_calendar(s)
+    latin = make_course(s, weekday=0, teachers=[s.group_teacher], classes=[s.class_b], groups=[s.group])
+    found = selectors.occurrence(latin.pk, D(2026, 9, 14))
+    assert s.pupil_a in selectors.pupils_of_occurrence(found)
+    assert {s.pupil_a.pk, s.guardian_a.pk} <= services.recipients_of_course(latin)
+    Membership.objects.filter(user=s.pupil_a, establishment=s.establishment, role=Role.PUPIL).update(
+        is_active=False)
+    assert s.pupil_a not in selectors.pupils_of_occurrence(found)
+    assert set(selectors.pupils_of_occurrence(found)) == {s.pupil_b, s.pupil_b2}
+    recipients = services.recipients_of_course(latin)
+    assert s.pupil_a.pk not in recipients and s.guardian_a.pk not in recipients
+    assert {s.pupil_b.pk, s.mother_b.pk, s.group_teacher.pk} <= recipients

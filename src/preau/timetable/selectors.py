@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from preau.accounts.models import User
-from preau.directory.models import ClassEnrolment, GroupMembership, SchoolYear
+from preau.directory.models import ClassEnrolment, GroupMembership, Membership, Role, SchoolYear
 
 from . import occurrences as occ
 from .models import ClosedPeriod, Course, CourseChange, Room, SchoolCalendar
@@ -192,11 +192,14 @@ def occurrence(course_id, planned_date: datetime.date) -> Occurrence | None:
 
 
 def pupils_of_occurrence(occurrence: Occurrence) -> QuerySet[User]:
-    """Active pupils enrolled in the occurrence's classes or groups, by last then first name."""
-    course_id = occurrence.course.pk
-    q = _any_of(ClassEnrolment.objects.filter(school_class__courses=course_id).values("pupil_id"),
-                GroupMembership.objects.filter(group__courses=course_id).values("pupil_id"))
-    return User.objects.filter(q, is_active=True).order_by("last_name", "first_name", "pk")
+    """Active pupils enrolled in the occurrence's classes or groups who hold an active pupil membership in the
+    course's establishment (an enrolment left behind by a pupil who left is not enough), by last then first name."""
+    course = occurrence.course
+    q = _any_of(ClassEnrolment.objects.filter(school_class__courses=course.pk).values("pupil_id"),
+                GroupMembership.objects.filter(group__courses=course.pk).values("pupil_id"))
+    members = Membership.objects.filter(establishment_id=course.establishment_id, role=Role.PUPIL, is_active=True)
+    return (User.objects.filter(q, pk__in=members.values("user_id"), is_active=True)
+            .order_by("last_name", "first_name", "pk"))
 
 
 def occupied_room_ids(establishment, start: datetime.datetime, end: datetime.datetime) -> set[int]:

@@ -516,21 +516,35 @@ def _within_notice(now: datetime.datetime | None, *days: datetime.date | None) -
 
 
 def recipients_of_course(course: Course, *extra_teachers) -> set[int]:
-    """Who is told of a change to the course: its active pupils (classes and groups) and its teachers (one query),
-    the pupils' guardians whose link allows TIMETABLE (one query), and `extra_teachers` (replacements)."""
+    """Who is told of a change to the course: its pupils (classes and groups) with an active pupil membership in
+    the course's establishment, their guardians whose link allows TIMETABLE, its teachers, and `extra_teachers`
+    (replacements). Two queries."""
+    ids = recipients_of_targets(
+        establishment_id=course.establishment_id,
+        class_ids=Course.classes.through.objects.filter(course_id=course.pk).values("schoolclass_id"),
+        group_ids=Course.groups.through.objects.filter(course_id=course.pk).values("teachinggroup_id"),
+        teacher_ids=Course.teachers.through.objects.filter(course_id=course.pk).values("user_id"))
+    ids.update(t.pk for t in extra_teachers if t is not None)
+    return ids
+
+
+def recipients_of_targets(*, establishment_id: int, class_ids, group_ids, teacher_ids) -> set[int]:
+    """The active pupils of these classes and groups who hold an active pupil membership in the establishment (an
+    enrolment left behind by a pupil who left is not enough), their guardians whose link allows TIMETABLE, and
+    these teachers (active accounts). Ids or querysets of ids; two queries whatever their number."""
     from preau.accounts.models import User
     from preau.directory.models import ClassEnrolment, GroupMembership
 
-    pupils = (Q(pk__in=ClassEnrolment.objects.filter(school_class__courses=course.pk).values("pupil_id"))
-              | Q(pk__in=GroupMembership.objects.filter(group__courses=course.pk).values("pupil_id")))
-    teachers = Q(pk__in=Course.teachers.through.objects.filter(course_id=course.pk).values("user_id"))
-    ids = set(User.objects.filter(pupils | teachers, is_active=True).values_list("pk", flat=True))
+    enrolled = (Q(pk__in=ClassEnrolment.objects.filter(school_class_id__in=class_ids).values("pupil_id"))
+                | Q(pk__in=GroupMembership.objects.filter(group_id__in=group_ids).values("pupil_id")))
+    pupils = enrolled & Q(pk__in=Membership.objects.filter(
+        establishment_id=establishment_id, role=Role.PUPIL, is_active=True).values("user_id"))
+    ids = set(User.objects.filter(pupils | Q(pk__in=teacher_ids), is_active=True).values_list("pk", flat=True))
     pupil_ids = User.objects.filter(pupils, is_active=True).values("pk")
     for guardian_id, denied in GuardianLink.objects.filter(
             pupil_id__in=pupil_ids, guardian__is_active=True).values_list("guardian_id", "denied_services"):
         if Service.TIMETABLE not in (denied or []):
             ids.add(guardian_id)
-    ids.update(t.pk for t in extra_teachers if t is not None)
     return ids
 
 
