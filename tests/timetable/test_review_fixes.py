@@ -142,3 +142,32 @@ def test_pupils_and_recipients_need_an_active_pupil_membership(world):
     recipients = services.recipients_of_course(latin)
     assert s.pupil_a.pk not in recipients and s.guardian_a.pk not in recipients
     assert {s.pupil_b.pk, s.mother_b.pk, s.group_teacher.pk} <= recipients
+
+
+# --- L13: API teacher ids resolved through the policy ---------------------------------------------------------
+
+def test_api_teacher_ids_are_the_establishments_teachers_only(world):
+    from django.test import Client
+
+    s, other = world.one, world.two
+    make_calendar(s)
+    head = Client()
+    head.force_login(s.head)
+    payload = {"establishment_id": s.establishment.pk, "subject_id": s.subject.pk, "class_ids": [s.class_a.pk],
+               "weekday": 0, "start_time": "08:30", "end_time": "09:30"}
+    for stranger in (other.teacher_a, s.pupil_a, world.global_admin):
+        r = head.post("/api/v1/timetable/courses", {**payload, "teacher_ids": [stranger.pk]},
+                      content_type="application/json")
+        assert r.status_code == 400, stranger
+        detail = r.json()["detail"]
+        assert detail == "Enseignant(e)s inconnu(e)s : vérifiez les identifiants."
+        assert stranger.last_name not in detail
+    assert not Course.objects.exists()
+    course = make_course(s, weekday=0)
+    r = head.post(f"/api/v1/timetable/occurrences/{course.pk}/2026-09-14/change",
+                  {"status": "modified", "replacement_teacher_id": other.teacher_b.pk},
+                  content_type="application/json")
+    assert r.status_code == 400 and other.teacher_b.last_name not in r.json()["detail"]
+    r = head.post("/api/v1/timetable/courses", {**payload, "teacher_ids": [s.teacher_b.pk]},
+                  content_type="application/json")
+    assert r.status_code == 201 and [t["id"] for t in r.json()["teachers"]] == [s.teacher_b.pk]

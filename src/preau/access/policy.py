@@ -1710,6 +1710,13 @@ def calendars_visible_to(actor: Actor | None):
     return SchoolCalendar.objects.filter(establishment_id__in=sorted(actor.establishment_ids()))
 
 
+def timetable_course_teachers(actor: Actor | None, establishment_id: int) -> QuerySet[User]:
+    """The people a course or a replacement of the establishment may name (API ids, pickers): active accounts
+    with an active teacher membership there, among the teachers whose timetable the actor reads."""
+    return timetable_teachers_visible_to(actor).filter(pk__in=Membership.objects.filter(
+        establishment_id=establishment_id, role=Role.TEACHER, is_active=True).values("user_id"))
+
+
 # --- Timetable imports (edt, timetable-csv) -------------------------------------------------------------------
 
 def can_import_timetable(actor: Actor | None, establishment_id: int | None) -> bool:

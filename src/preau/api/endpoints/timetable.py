@@ -330,9 +330,11 @@ def _one(model, pk, establishment_id: int, label: str):
     return _by_ids(model, [pk], establishment_id, label)[0]
 
 
-def _teachers(ids) -> list[User]:
+def _teachers(actor, ids, establishment_id: int) -> list[User]:
+    """The establishment's teachers of these ids, through the policy (an id of anyone else is unknown: no name
+    of a person outside it is ever echoed back)."""
     ids = sorted(set(ids))
-    found = list(User.objects.filter(pk__in=ids))
+    found = list(policy.timetable_course_teachers(actor, establishment_id).filter(pk__in=ids)) if ids else []
     if len(found) != len(ids):
         raise api_error(400, "Enseignant(e)s inconnu(e)s : vérifiez les identifiants.")
     return found
@@ -492,7 +494,8 @@ def change_occurrence(request, course_id: int, date: datetime.date, data: Change
     if not policy.can_change_occurrences(actor, course.establishment_id):
         raise api_error(403, "Seules la direction et la vie scolaire modifient une séance.")
     room = _one(Room, data.new_room_id, course.establishment_id, "Salle")
-    teacher = _teachers([data.replacement_teacher_id])[0] if data.replacement_teacher_id else None
+    teacher = (_teachers(actor, [data.replacement_teacher_id], course.establishment_id)[0]
+               if data.replacement_teacher_id else None)
     try:
         change = services.change_occurrence(
             course=course, planned_date=date, status=data.status, by=actor.user, reason=data.reason,
@@ -532,7 +535,8 @@ def create_extra_course(request, data: ExtraCourseIn):
         saved = services.create_extra_course(
             establishment=establishment, date=data.date, start_time=data.start_time, end_time=data.end_time,
             by=actor.user, subject=_one(Subject, data.subject_id, e, "Matière"), label=data.label,
-            teachers=_teachers(data.teacher_ids), classes=_by_ids(SchoolClass, data.class_ids, e, "Classes"),
+            teachers=_teachers(actor, data.teacher_ids, e),
+            classes=_by_ids(SchoolClass, data.class_ids, e, "Classes"),
             groups=_by_ids(TeachingGroup, data.group_ids, e, "Groupes"),
             room=_one(Room, data.room_id, e, "Salle"), is_exam=data.is_exam, request=request)
     except ValidationError as exc:
@@ -568,10 +572,11 @@ def get_course(request, course_id: int):
     return course_out(_fetched_course(course.pk))
 
 
-def _course_kwargs(data: CourseIn, e: int) -> dict:
+def _course_kwargs(actor, data: CourseIn, e: int) -> dict:
     return {
         "kind": data.kind, "subject": _one(Subject, data.subject_id, e, "Matière"), "label": data.label,
-        "teachers": _teachers(data.teacher_ids), "classes": _by_ids(SchoolClass, data.class_ids, e, "Classes"),
+        "teachers": _teachers(actor, data.teacher_ids, e),
+        "classes": _by_ids(SchoolClass, data.class_ids, e, "Classes"),
         "groups": _by_ids(TeachingGroup, data.group_ids, e, "Groupes"), "room": _one(Room, data.room_id, e, "Salle"),
         "weekday": data.weekday, "date": data.date, "start_time": data.start_time, "end_time": data.end_time,
         "week_pattern": data.week_pattern, "custom_weeks": data.custom_weeks, "valid_from": data.valid_from,
@@ -596,7 +601,7 @@ def create_course(request, data: CourseIn):
         raise api_error(400, "Année scolaire inconnue dans l'établissement.")
     try:
         saved = services.create_course(establishment=year.establishment, school_year=year, by=actor.user,
-                                       request=request, **_course_kwargs(data, e))
+                                       request=request, **_course_kwargs(actor, data, e))
     except ValidationError as exc:
         raise service_refusal(exc) from None
     return Status(201, {**course_out(_fetched_course(saved.course.pk)), "warnings": saved.warnings})
@@ -611,7 +616,7 @@ def update_course(request, course_id: int, data: CourseIn):
     _manage(actor, course.establishment_id)
     try:
         saved = services.update_course(course, by=actor.user, request=request,
-                                       **_course_kwargs(data, course.establishment_id))
+                                       **_course_kwargs(actor, data, course.establishment_id))
     except ValidationError as exc:
         raise service_refusal(exc) from None
     return {**course_out(_fetched_course(saved.course.pk)), "warnings": saved.warnings}
