@@ -84,3 +84,42 @@ def test_h1_teachers_see_an_exemption_but_not_its_comment_nor_its_certificate(on
         assert client.get(f"/vie-scolaire/dispenses/{exemption.pk}/certificat/").status_code == 200, user
         assert client.get(f"{API}/exemptions").json()["items"][0]["comment"] == "Entorse de la cheville"
     assert Exemption.objects.count() == 1
+
+
+# --- H2: staff read only their establishments' records ----------------------------------------------------------
+
+def transferred(world):
+    """Léa absent twice at school one, then moved to school two's 5e B (taught there by two.teacher_b)."""
+    from preau.directory.models import ClassEnrolment, Membership
+    from preau.directory.testing import add_membership
+
+    one, two = world.one, world.two
+    lea = one.pupil_b
+    for day in (MONDAY, MONDAY + datetime.timedelta(days=1)):
+        services.record_absence(pupil=lea, starts_at=at(day, 8), ends_at=at(day, 17), by=one.cpe, now=TODAY,
+                                comment="Absence à l'ancien collège")
+    Membership.objects.filter(user=lea, establishment=one.establishment).update(is_active=False)
+    ClassEnrolment.objects.filter(pupil=lea).delete()
+    add_membership(lea, two.establishment, "pupil")
+    ClassEnrolment.objects.create(pupil=lea, school_class=two.class_b)
+    return lea
+
+
+def test_h2_the_new_schools_staff_do_not_read_the_former_schools_records(world, settings, tmp_path):
+    for _school in frozen_school(world.one, settings, tmp_path):
+        lea = transferred(world)
+        two = world.two
+        for user in (two.cpe, two.teacher_b):
+            client = client_for(user)
+            response = client.get(f"/vie-scolaire/eleve/{lea.pk}/")
+            assert response.status_code == 200, user
+            page = text(response)
+            assert "Absence à l'ancien collège" not in page
+            assert response.context["summary"]["counts"]["absent"] == 0
+            assert response.context["summary"]["records"] == []
+            assert all(row["counts"]["absent"] == 0 for row in response.context["period_rows"])
+            body = client.get(f"{API}/pupils/{lea.pk}/counts").json()
+            assert body["counts"]["absent"] == 0 and all(p["counts"]["absent"] == 0 for p in body["periods"])
+        # her family still reads everything
+        family = client_for(world.one.mother_b).get(f"{API}/pupils/{lea.pk}/counts").json()
+        assert family["counts"]["absent"] == 4

@@ -109,7 +109,7 @@ def count_rows(pupils, first_day, last_day, class_names: dict[int, str], establi
     school_half_days = halfdays.school_half_days(establishment_id, first_day, last_day)
     for start in range(0, len(pupils), CHUNK):
         chunk = pupils[start:start + CHUNK]
-        counts = halfdays.half_day_counts(chunk, first_day, last_day)
+        counts = halfdays.half_day_counts(chunk, first_day, last_day, establishment_ids=[establishment_id])
         for pupil in chunk:
             c = counts[pupil.pk]
             rate = f"{100 * c['absent'] / school_half_days:.1f}".replace(".", ",") if school_half_days else ""

@@ -113,11 +113,13 @@ def _half_days(starts_at: datetime.datetime, ends_at: datetime.datetime, first_d
         day += datetime.timedelta(days=1)
 
 
-def half_day_counts(pupils, first_day: datetime.date, last_day: datetime.date
-                    ) -> dict[int, dict[str, int]]:
+def half_day_counts(pupils, first_day: datetime.date, last_day: datetime.date, *,
+                    establishment_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
     """{pupil id: {"absent", "justified", "unjustified", "pending", "late", "late_minutes", "early_leave",
     "exclusion"}} over [first_day, last_day] (inclusive). `pupils`: users, ids or a queryset of users. Every
-    pupil asked for is in the result (zeros when nothing was recorded)."""
+    pupil asked for is in the result (zeros when nothing was recorded). `establishment_ids`: count only the
+    records of these establishments (what staff read: `policy.attendance_establishment_scope`); None counts them
+    all (the pupil and their family)."""
     if hasattr(pupils, "values_list"):
         ids = list(pupils.values_list("pk", flat=True))
     else:
@@ -126,8 +128,10 @@ def half_day_counts(pupils, first_day: datetime.date, last_day: datetime.date
     if not ids or last_day < first_day:
         return result
     start, end = _bounds(first_day, last_day)
-    rows = list(AttendanceRecord.objects.filter(pupil_id__in=sorted(set(ids)), starts_at__lt=end, ends_at__gt=start)
-                .values_list("pupil_id", "establishment_id", "kind", "state", "starts_at", "ends_at",
+    records = AttendanceRecord.objects.filter(pupil_id__in=sorted(set(ids)), starts_at__lt=end, ends_at__gt=start)
+    if establishment_ids is not None:
+        records = records.filter(establishment_id__in=sorted(set(establishment_ids)))
+    rows = list(records.values_list("pupil_id", "establishment_id", "kind", "state", "starts_at", "ends_at",
                              "late_minutes"))
     calendars = _Calendars.load({row[1] for row in rows}, first_day, last_day) if rows else _Calendars({})
     # (pupil, day, half) -> (all justified so far, any pending)

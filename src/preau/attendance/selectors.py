@@ -145,10 +145,15 @@ def pupil_year(pupil) -> SchoolYear | None:
             .order_by("pk").first())
 
 
-def pupil_summary(pupil, period=None, last=None, *, first: datetime.date | None = None) -> dict:
+def pupil_summary(pupil, period=None, last=None, *, first: datetime.date | None = None, actor=None) -> dict:
     """A pupil's attendance over a period (a directory `Period`, or `first`/`last` dates; by default the current
     school year): records, half-day counts, punishments, exemptions, exit regime, justifications.
-    `pupil_summary(pupil, period)` and `pupil_summary(pupil, first_day, last_day)` both work."""
+    `pupil_summary(pupil, period)` and `pupil_summary(pupil, first_day, last_day)` both work.
+
+    Given the reading `actor` (staff, teachers: the vie scolaire's pupil page), every list is the policy's scoped
+    queryset and the counts take only the records of the actor's establishments
+    (`policy.attendance_establishment_scope`): a pupil who changed school keeps the other school's records out of
+    sight. Without it (the family page: the pupil or their guardian, checked by the caller), everything."""
     if isinstance(period, datetime.date):
         first, period = period, None
     year = pupil_year(pupil)
@@ -161,17 +166,27 @@ def pupil_summary(pupil, period=None, last=None, *, first: datetime.date | None 
             today = timezone.localdate()
             first, last = first or today - datetime.timedelta(days=365), last or today
     start, end = _bounds(first, last)
-    records = list(AttendanceRecord.objects.filter(pupil_id=pupil.pk, starts_at__lt=end, ends_at__gt=start)
+    if actor is None:
+        scope = None
+        sources = (AttendanceRecord.objects, Punishment.objects, Exemption.objects, ExitRegime.objects,
+                   Justification.objects)
+    else:
+        scope = policy.attendance_establishment_scope(actor, pupil.pk)
+        sources = (policy.attendance_records_visible_to(actor), policy.punishments_visible_to(actor),
+                   policy.exemptions_visible_to(actor), policy.exit_regimes_visible_to(actor),
+                   policy.justifications_visible_to(actor))
+    record_rows, punishment_rows, exemption_rows, regime_rows, justification_rows = sources
+    records = list(record_rows.filter(pupil_id=pupil.pk, starts_at__lt=end, ends_at__gt=start)
                    .select_related("reason", "course__subject").order_by("-starts_at", "pk"))
-    counts = halfdays.half_day_counts([pupil.pk], first, last)[pupil.pk]
-    punishments = list(Punishment.objects.filter(pupil_id=pupil.pk, set_at__lt=end)
+    counts = halfdays.half_day_counts([pupil.pk], first, last, establishment_ids=scope)[pupil.pk]
+    punishments = list(punishment_rows.filter(pupil_id=pupil.pk, set_at__lt=end)
                        .filter(Q(set_at__gte=start) | Q(serve_on__gte=start))
                        .select_related("set_by").order_by("-set_at"))
-    exemptions = list(Exemption.objects.filter(pupil_id=pupil.pk, first_day__lte=last, last_day__gte=first)
+    exemptions = list(exemption_rows.filter(pupil_id=pupil.pk, first_day__lte=last, last_day__gte=first)
                       .select_related("subject").order_by("-first_day"))
-    exit_regime = (ExitRegime.objects.filter(pupil_id=pupil.pk, school_year=year).first()
+    exit_regime = (regime_rows.filter(pupil_id=pupil.pk, school_year=year).first()
                    if year is not None else None)
-    justifications = list(Justification.objects.filter(pupil_id=pupil.pk, submitted_at__gte=start)
+    justifications = list(justification_rows.filter(pupil_id=pupil.pk, submitted_at__gte=start)
                           .select_related("reason").prefetch_related("records").order_by("-submitted_at"))
     return {"pupil": pupil, "first": first, "last": last, "period": period, "counts": counts, "records": records,
             "punishments": punishments, "exemptions": exemptions, "exit_regime": exit_regime,
@@ -197,7 +212,7 @@ def class_rates(school_class, first_day: datetime.date, last_day: datetime.date)
     weekdays of the year outside closed periods; Wednesday afternoon counts as a half-day of school like the
     others). Pupils are those enrolled now (a pupil who left during the period no longer counts)."""
     pupils = class_pupils(school_class)
-    counts = halfdays.half_day_counts(pupils, first_day, last_day)
+    counts = halfdays.half_day_counts(pupils, first_day, last_day, establishment_ids=[school_class.establishment_id])
     school_half_days = halfdays.school_half_days(school_class.establishment_id, first_day, last_day)
     rows = []
     totals = {"missed": 0, "justified": 0, "unjustified": 0, "late": 0}
@@ -219,10 +234,12 @@ def periods_of(school_year) -> list[Period]:
     return list(Period.objects.filter(school_year_id=school_year.pk).order_by("index"))
 
 
-def counts_by_period(pupils, school_year) -> dict[int, dict[int, dict[str, int]]]:
-    """{period id: {pupil id: half-day counts}} for the periods (trimesters, semesters) of a school year."""
+def counts_by_period(pupils, school_year, *, establishment_ids=None) -> dict[int, dict[int, dict[str, int]]]:
+    """{period id: {pupil id: half-day counts}} for the periods (trimesters, semesters) of a school year
+    (`establishment_ids` as in `halfdays.half_day_counts`)."""
     pupil_list = list(pupils)
-    return {period.pk: halfdays.half_day_counts(pupil_list, period.start, period.end)
+    return {period.pk: halfdays.half_day_counts(pupil_list, period.start, period.end,
+                                                establishment_ids=establishment_ids)
             for period in periods_of(school_year)}
 
 

@@ -326,8 +326,9 @@ def pupil(request, pupil_id):
     if not actor.roles_in(establishment.pk) & WORKING_ROLES:
         raise Http404  # pupils and families read their own page (attendance:family)
     periods, period = _chosen_period(request, school_class.school_year, timezone.localdate())
-    summary = selectors.pupil_summary(subject, period)
-    by_period = selectors.counts_by_period([subject], school_class.school_year)
+    summary = selectors.pupil_summary(subject, period, actor=actor)  # only what the actor's schools recorded
+    by_period = selectors.counts_by_period([subject], school_class.school_year,
+                                           establishment_ids=policy.attendance_establishment_scope(actor, subject.pk))
     period_rows = [{"period": p, "counts": by_period.get(p.pk, {}).get(subject.pk, {})} for p in periods]
     selectors.record_attendance_read(actor=request.user, pupil=subject, request=request,
                                      establishment_id=establishment.pk)

@@ -918,13 +918,16 @@ def pupil_counts(request, pupil_id: int, first: datetime.date | None = None, las
     pupil = _visible_pupil(request.actor, pupil_id)
     year = selectors.pupil_year(pupil)
     first, last = _period(first, last, year)
-    counts = halfdays.half_day_counts([pupil.pk], first, last)[pupil.pk]
+    # Staff and teachers count only their establishments' records; the pupil and their family all of them.
+    scope = policy.attendance_establishment_scope(request.actor, pupil.pk)
+    counts = halfdays.half_day_counts([pupil.pk], first, last, establishment_ids=scope)[pupil.pk]
     periods = []
     if year is not None:
         for period in Period.objects.filter(school_year=year).order_by("index"):
             periods.append({"period_id": period.pk, "label": period.label, "first_day": period.start,
                             "last_day": period.end,
-                            "counts": halfdays.half_day_counts([pupil.pk], period.start, period.end)[pupil.pk]})
+                            "counts": halfdays.half_day_counts([pupil.pk], period.start, period.end,
+                                                               establishment_ids=scope)[pupil.pk]})
     _log_reads(request, [pupil])
     return {"pupil": _person(pupil), "first_day": first, "last_day": last, "counts": counts, "periods": periods}
 
