@@ -165,7 +165,12 @@ def spreadsheet_safe(value) -> str:
 
 @run_view
 def rejections_csv(request, run):
-    """Every rejection of the run, as a CSV file for a spreadsheet (UTF-8 with BOM, `;`-separated)."""
+    return rejections_csv_response(run)
+
+
+def rejections_csv_response(run: ImportRun) -> StreamingHttpResponse:
+    """Every rejection of the run, as a CSV file for a spreadsheet (UTF-8 with BOM, `;`-separated); the caller
+    checked that the actor may see the run (also the timetable import page's)."""
     writer = csv.writer(_Echo(), delimiter=";")
 
     def rows():

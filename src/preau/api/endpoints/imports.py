@@ -1,6 +1,8 @@
-"""Directory imports, as JSON: list, start (multipart upload), detail with progress and report, rejections, CSV
-column mapping of a draft, confirmation of a dry run. Administrators only (403 for everybody else); a run the
-caller may not see answers 404. The same services as the pages under /admin/imports/ (docs/imports.md)."""
+"""Directory and timetable imports, as JSON: list, start (multipart upload), detail with progress and report,
+rejections, CSV column mapping of a draft, confirmation of a dry run. Administrators (a run they may not see answers
+404); the timetable managers of an establishment (head, deputy, director: policy.can_import_timetable) for its
+timetable imports only (`edt`, `timetable-csv`; anything else answers 403, as for everybody else). The same services
+as the pages under /admin/imports/ and /emploi-du-temps/import/ (docs/imports.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from django.http import Http404
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from preau.access import policy
+from preau.directory.models import Establishment
 from preau.imports import selectors, services
+from preau.imports.kinds import KINDS, TIMETABLE_KINDS
 from preau.imports.models import ImportRun
 
 from ..errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, api_error, responses
@@ -162,15 +166,31 @@ def rejection_out(r) -> dict:
 
 # --- Helpers --------------------------------------------------------------------------------------------------
 
+ADMINS_ONLY = "L'import de l'annuaire est réservé aux administrateurs."
+
+
 def _admin(request):
     actor = request.actor
     if not policy.is_admin(actor):
-        raise api_error(403, "L'import de l'annuaire est réservé aux administrateurs.")
+        raise api_error(403, ADMINS_ONLY)
     return actor
 
 
+def _timetable_manager(actor) -> bool:
+    """Heads, deputies and directors: the timetable imports of their establishments (not being administrators)."""
+    return bool(policy.timetable_managed_establishment_ids(actor))
+
+
 def _run(request, import_id: int) -> ImportRun:
-    return selectors.access_run(_admin(request), import_id)
+    actor = request.actor
+    if policy.is_admin(actor):
+        return selectors.access_run(actor, import_id)
+    if _timetable_manager(actor):
+        try:
+            return selectors.access_run(actor, import_id)  # their establishments' timetable runs only
+        except Http404:
+            pass
+    raise api_error(403, ADMINS_ONLY)  # the same answer whatever the run: nothing learnt about the others
 
 
 def _refused(exc: Exception):
@@ -189,20 +209,32 @@ def _refused(exc: Exception):
 # --- Endpoints ------------------------------------------------------------------------------------------------
 
 @router.get("/imports", response=responses(ImportRunPage, FORBIDDEN), summary="Imports de l'annuaire")
-def list_imports(request, page: Query[PageParams], establishment: FilterId | None = None):
+def list_imports(request, page: Query[PageParams], establishment: FilterId | None = None,
+                 kind: Annotated[str | None, Query(max_length=16, description=(
+                     "Un type d'import (" + ", ".join(KINDS) + ") ; edt ou timetable-csv pour la direction."))]
+                 = None):
     """The runs the caller may see, newest first: all of them for the global admin, those of the establishments
-    they administer for an ENT admin."""
-    return paginate(selectors.runs_visible(_admin(request), establishment_id=establishment), page, run_out)
+    they administer for an ENT admin; a head, deputy or director asks for one timetable kind (`kind=edt` or
+    `kind=timetable-csv`) and gets their establishments' runs of it."""
+    actor = request.actor
+    if not policy.is_admin(actor) and not (kind in TIMETABLE_KINDS and _timetable_manager(actor)):
+        raise api_error(403, ADMINS_ONLY)
+    runs = selectors.runs_visible(actor, establishment_id=establishment)
+    if kind is not None:
+        runs = runs.filter(kind=kind)
+    return paginate(runs, page, run_out)
 
 
 @router.post("/imports", response=responses(ImportRunDetail, BAD_REQUEST, FORBIDDEN, NOT_FOUND, status=201),
              summary="Lancer un import (fichiers en multipart/form-data)")
 def create_import(
     request,
-    kind: Annotated[str, Form(max_length=16, description="aaf, siecle, sts, be1d ou csv.")],
+    kind: Annotated[str, Form(max_length=16, description=(
+        "aaf, siecle, sts, be1d, csv (l'annuaire), edt ou timetable-csv (l'emploi du temps)."))],
     files: Annotated[list[UploadedFile], File(description="Les fichiers (plusieurs possibles).")],
     establishment: Annotated[int | None, Form(ge=1, le=MAX_DB_INT, description=(
-        "L'établissement des fichiers (obligatoire pour un administrateur d'établissement, pour be1d et csv)."))
+        "L'établissement des fichiers (obligatoire pour un administrateur d'établissement, pour be1d et csv, et "
+        "pour un emploi du temps : edt, timetable-csv)."))
     ] = None,
     dry_run: Annotated[bool, Form(description="Simulation (par défaut) : rien n'est enregistré.")] = True,
     options: Annotated[str, Form(max_length=20_000, description=(
@@ -210,11 +242,15 @@ def create_import(
         "csv attend ses colonnes (POST /imports/{id}/columns)."))] = "",
 ):
     """Checks the files (types, size: PREAU_IMPORT_MAX_BYTES), keeps them and queues the import; follow it with
-    `GET /imports/{id}`. Errors in French: 400 (files, options), 403 (not allowed), 404 (establishment)."""
-    actor = _admin(request)
+    `GET /imports/{id}`. Errors in French: 400 (files, options), 403 (not allowed), 404 (establishment).
+    A timetable (`edt`, `timetable-csv`) is also started by the establishment's head, deputy or director."""
+    actor = request.actor if kind in TIMETABLE_KINDS else _admin(request)
     target = None
     if establishment is not None:
-        target = policy.administered_establishments(actor).filter(pk=establishment).first()
+        # Timetables: the service asks the policy (can_import_timetable) about this establishment.
+        establishments = (Establishment.objects.all() if kind in TIMETABLE_KINDS
+                          else policy.administered_establishments(actor))
+        target = establishments.filter(pk=establishment).first()
         if target is None:
             raise Http404
     parsed = None
