@@ -171,3 +171,43 @@ def test_api_teacher_ids_are_the_establishments_teachers_only(world):
     r = head.post("/api/v1/timetable/courses", {**payload, "teacher_ids": [s.teacher_b.pk]},
                   content_type="application/json")
     assert r.status_code == 201 and [t["id"] for t in r.json()["teachers"]] == [s.teacher_b.pk]
+
+
+# --- M7: agenda events beside class and group weeks -----------------------------------------------------------
+
+def test_class_and_group_weeks_show_their_agenda_events(world, client):
+    from django.urls import reverse
+
+    from .fixtures_agenda import add_event
+
+    s = world.one
+    make_calendar(s)
+    make_course(s, weekday=3)
+    day = D(2026, 10, 15)
+    add_event(s.head, s, title="Sortie au musée 5A", day=day, classes=[s.class_a])
+    add_event(s.head, s, title="Conseil de la 5B", day=day, classes=[s.class_b])
+    add_event(s.head, s, title="Voyage des latinistes", day=day, groups=[s.group])
+    add_event(s.head, s, title="Journée banalisée", day=day, audience_roles=["pupil", "guardian"])
+    add_event(s.head, s, title="Réunion des professeurs", day=day, audience_roles=["teacher"])
+    add_event(world.two.head, world.two, title="Fête de l'autre collège", day=day)
+
+    def page(user, url):
+        client.force_login(user)
+        response = client.get(url, {"date": day.isoformat()})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    class_page = page(s.cpe, reverse("timetable:class_week", args=[s.class_a.pk]))
+    for title in ("Sortie au musée 5A", "Voyage des latinistes", "Journée banalisée"):
+        assert title in class_page, title
+    for title in ("Conseil de la 5B", "Réunion des professeurs", "Fête de l"):
+        assert title not in class_page, title
+    group_page = page(s.cpe, reverse("timetable:group_week", args=[s.group.pk]))
+    assert "Voyage des latinistes" in group_page and "Journée banalisée" in group_page
+    assert "Sortie au musée 5A" not in group_page and "Conseil de la 5B" not in group_page
+    # The group's teacher: its event, not the one for pupils and guardians only.
+    group_page = page(s.group_teacher, reverse("timetable:group_week", args=[s.group.pk]))
+    assert "Voyage des latinistes" in group_page and "Journée banalisée" not in group_page
+    # Only what the viewer may read: a pupil of 5e B looking at their class does not see 5e A's trip.
+    own_class = page(s.pupil_b, reverse("timetable:class_week", args=[s.class_b.pk]))
+    assert "Conseil de la 5B" in own_class and "Sortie au musée 5A" not in own_class

@@ -367,3 +367,28 @@ def last_day(event: AgendaEvent) -> datetime.date:
     if event.all_day or (end.time() == datetime.time.min and event.ends_at > event.starts_at):
         return end.date() - datetime.timedelta(days=1)
     return end.date()
+
+
+def events_for_division(viewer, first_day: datetime.date, last_day: datetime.date, *, school_class=None,
+                        group=None) -> list[AgendaEvent]:
+    """What a class's (or a group's) week shows beside its courses: among the events `viewer` (an Actor) may read,
+    those of the division's establishment addressed to the class or one of its groups (the group), and those
+    addressed to every pupil of the establishment. Three queries, like the other selectors."""
+    division = school_class if school_class is not None else group
+    if viewer is None or division is None:
+        return []
+    if school_class is not None:
+        targeted = (Q(pk__in=AgendaEvent.classes.through.objects.filter(schoolclass_id=school_class.pk)
+                      .values("agendaevent_id"))
+                    | Q(pk__in=AgendaEvent.groups.through.objects.filter(
+                        teachinggroup_id__in=TeachingGroup.objects.filter(classes=school_class.pk).values("pk"))
+                        .values("agendaevent_id")))
+    else:
+        targeted = Q(pk__in=AgendaEvent.groups.through.objects.filter(teachinggroup_id=group.pk)
+                     .values("agendaevent_id"))
+    untargeted = (~Q(pk__in=AgendaEvent.classes.through.objects.values("agendaevent_id"))
+                  & ~Q(pk__in=AgendaEvent.groups.through.objects.values("agendaevent_id"))
+                  & Q(audience_roles__icontains=f'"{Role.PUPIL.value}"'))
+    queryset = policy.agenda_events_visible_to(viewer).filter(targeted | untargeted,
+                                                              establishment_id=division.establishment_id)
+    return list(_in_range(queryset, first_day, last_day))

@@ -268,22 +268,29 @@ def teacher_week(request, teacher_id):
 @login_required
 @never_cache
 def class_week(request, class_id):
+    from . import agenda
+
     school_class = policy.access_timetable_class(request.actor, class_id)
     return _timetable_page(
         request, heading=_("Emploi du temps de la classe %(label)s") % {"label": school_class.label},
         school_year=school_class.school_year,
         load=lambda first, last: selectors.occurrences_for_class(school_class, first, last),
-        extra={"school_class": school_class})
+        events=lambda first, last: agenda.events_for_division(request.actor, first, last, school_class=school_class),
+        extra={"school_class": school_class, "link_events": True})
 
 
 @login_required
 @never_cache
 def group_week(request, group_id):
+    from . import agenda
+
     group = policy.access_timetable_group(request.actor, group_id)
     return _timetable_page(
         request, heading=_("Emploi du temps du groupe %(label)s") % {"label": group.label},
         school_year=group.school_year,
-        load=lambda first, last: selectors.occurrences_for_group(group, first, last), extra={"group": group})
+        load=lambda first, last: selectors.occurrences_for_group(group, first, last),
+        events=lambda first, last: agenda.events_for_division(request.actor, first, last, group=group),
+        extra={"group": group, "link_events": True})
 
 
 @login_required
