@@ -86,6 +86,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/attendance/pupils/{pupil_id}/counts"), ("get", "/api/v1/attendance/classes/{class_id}/counts"),
     ("get", "/api/v1/attendance/classes/{class_id}/export"), ("post", "/api/v1/attendance/exports"),
     ("get", "/api/v1/attendance/exports/{token}"), ("get", "/api/v1/attendance/dashboard"),
+    # Attendance management (attfix2).
+    ("get", "/api/v1/attendance/establishments/{establishment_id}/threshold"),
     # Timetable (core).
     ("get", "/api/v1/timetable/me"), ("get", "/api/v1/timetable/pupils/{pupil_id}"),
     ("get", "/api/v1/timetable/teachers/{teacher_id}"), ("get", "/api/v1/timetable/classes/{class_id}"),

@@ -10,6 +10,7 @@ from . import errors
 from .auth import API_AUTH
 from .endpoints import agenda as agenda_endpoints
 from .endpoints import attendance as attendance_endpoints
+from .endpoints import attendance_management as attendance_management_endpoints
 from .endpoints import directory, imports, me, rollover, tokens
 from .endpoints import messaging as messaging_endpoints
 from .endpoints import messaging_moderation as messaging_moderation_endpoints
@@ -47,3 +48,4 @@ api.add_router("", messaging_endpoints.router)
 api.add_router("", agenda_endpoints.router)
 api.add_router("", timetable_endpoints.router)
 api.add_router("", attendance_endpoints.router)
+api.add_router("", attendance_management_endpoints.router)

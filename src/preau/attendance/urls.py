@@ -26,3 +26,8 @@ except ModuleNotFoundError as error:  # pragma: no cover - before those pages ex
 
 if family_urls is not None:
     urlpatterns += family_urls.urlpatterns
+
+# Vie scolaire's management pages and the family's « Signaler une absence » (attendance/manage_urls.py).
+from . import manage_urls  # noqa: E402
+
+urlpatterns += manage_urls.urlpatterns
