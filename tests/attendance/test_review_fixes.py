@@ -123,3 +123,53 @@ def test_h2_the_new_schools_staff_do_not_read_the_former_schools_records(world, 
         # her family still reads everything
         family = client_for(world.one.mother_b).get(f"{API}/pupils/{lea.pk}/counts").json()
         assert family["counts"]["absent"] == 4
+
+
+# --- H3: staff reads of lists are audited, one INSERT per page -----------------------------------------------------
+
+def audited_get(client, url, **params):
+    """GET url; (response, pupil ids logged as read, INSERT statements into the audit log)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reads().delete()
+    table = AuditEvent._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT") and table in q["sql"]]
+    return response, sorted(reads().values_list("subject_id", flat=True)), len(inserts)
+
+
+def test_h3_lists_dashboard_queue_and_roll_call_log_the_pupils_they_show(one):
+    from .fixtures_attcore import make_course
+
+    a, b = one.pupil_a, one.pupil_b
+    services.record_absence(pupil=b, starts_at=at(TODAY.date(), 8), ends_at=at(TODAY.date(), 17), by=one.cpe,
+                            now=TODAY)  # absent now, unjustified
+    record = services.record_absence(pupil=a, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 9), by=one.cpe, now=TODAY)
+    reason = services.reasons_for(one.establishment.pk, families=True).first()
+    services.submit_justification(pupil=a, records=[record], reason=reason, by=one.guardian_a, now=TODAY)
+    services.report_incident(establishment_id=one.establishment.pk, occurred_at=TODAY, facts="Chahut.", pupils=[a, b],
+                             by=one.cpe, now=TODAY)
+    services.set_punishment(pupil=b, kind="extra_work", reason="Exercices.", by=one.cpe, now=TODAY)
+    services.record_exemption(pupil=a, first_day=TODAY.date(), last_day=TODAY.date(), by=one.cpe, now=TODAY)
+    cpe = client_for(one.cpe)
+    for url, expected in (("/vie-scolaire/", [a.pk, b.pk]), ("/vie-scolaire/justifications/", [a.pk]),
+                          ("/vie-scolaire/incidents/", [a.pk, b.pk]), ("/vie-scolaire/punitions/", [b.pk]),
+                          ("/vie-scolaire/dispenses/", [a.pk])):
+        response, logged, inserts = audited_get(cpe, url)
+        assert response.status_code == 200, url
+        assert logged == expected and inserts == 1, url
+    response, logged, inserts = audited_get(cpe, f"{API}/dashboard", establishment=one.establishment.pk)
+    assert response.status_code == 200 and logged == [a.pk, b.pk] and inserts == 1
+    response, logged, inserts = audited_get(cpe, f"{API}/incidents")
+    assert response.json()["count"] == 1 and logged == [a.pk, b.pk] and inserts == 1
+
+    course = make_course(one, weekday=2, start=datetime.time(10), end=datetime.time(11))  # 5e B, teacher_b
+    teacher = client_for(one.teacher_b)
+    day = TODAY.date().isoformat()
+    response, logged, inserts = audited_get(teacher, f"/vie-scolaire/appel/{course.pk}/{day}/")
+    assert response.status_code == 200 and "Absence signalée" in text(response)
+    assert logged == [b.pk] and inserts == 1  # Léa's known absence is shown, not pupil_b2's nothing
+    response, logged, inserts = audited_get(teacher, f"{API}/roll-calls/{course.pk}/{day}")
+    assert response.status_code == 200 and logged == [b.pk] and inserts == 1

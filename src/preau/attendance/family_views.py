@@ -266,6 +266,8 @@ def justifications(request):
     page = Paginator(rows, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
     items = list(page.object_list)
     classes = class_labels(j.pupil_id for j in items)
+    selectors.record_attendance_reads(actor=request.user, pupils={j.pupil_id for j in items}, request=request,
+                                      establishment_id=establishment.pk)
     return render(request, "attendance/family/queue.html", {
         "page": page, "establishment": establishment, "state_key": state_key,
         "is_pending": state == Justification.State.PENDING,

@@ -136,6 +136,19 @@ def dashboard(establishment, now: datetime.datetime | None = None) -> dict:
     }
 
 
+def dashboard_pupils(data: dict) -> set[int]:
+    """The pupils a dashboard shows (absent now, unjustified, pending justifications): its audited reads."""
+    return ({r.pupil_id for r in data["absent_now"]} | {r.pupil_id for r in data["unjustified"]}
+            | {j.pupil_id for j in data["pending_justifications"]})
+
+
+def roll_call_sheet_reads(sheet) -> set[int]:
+    """The pupils of a roll-call sheet whose attendance beyond this course it shows (an absence already known with
+    its reason, an exemption, a record's justification state): its audited reads."""
+    marked = {pupil_id for pupil_id, mark in sheet.marks.items() if mark.get("record_id")}
+    return set(sheet.covered) | set(sheet.exempted) | marked
+
+
 # --- A pupil ----------------------------------------------------------------------------------------------------
 
 def pupil_year(pupil) -> SchoolYear | None:

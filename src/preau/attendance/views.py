@@ -187,6 +187,8 @@ def roll_call(request, course_id, day):
                 messages.success(request, _("Appel enregistré : %(counts)s.") % {"counts": counts_text(form.counts())})
                 return redirect("attendance:roll_call", course.pk, planned.isoformat())
     counts = form.counts()
+    selectors.record_attendance_reads(actor=request.user, pupils=selectors.roll_call_sheet_reads(sheet),
+                                      request=request, establishment_id=course.establishment_id)
     return render(request, "attendance/roll_call.html", {
         "occurrence": occurrence, "course": course, "form": form, "taken": sheet.roll_call,
         "rows": form.rows(_roll_call_extra(sheet)), "counts": counts, "counts_text": counts_text(counts),
@@ -215,6 +217,8 @@ def dashboard(request):
         raise Http404
     now = timezone.now()
     data = selectors.dashboard(establishment, now)
+    selectors.record_attendance_reads(actor=request.user, pupils=selectors.dashboard_pupils(data), request=request,
+                                      establishment_id=establishment.pk)
     not_taken = [{"occurrence": o, "url": reverse("attendance:roll_call", args=[o.course.pk, o.date.isoformat()])}
                  for o in data["roll_calls_not_taken"]]
     links = [(label, _url(name)) for name, label in (

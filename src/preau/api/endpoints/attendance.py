@@ -484,8 +484,12 @@ def _run(call):
         raise service_refusal(exc) from None
 
 
-def _roll_call_out(actor, course, planned_date) -> dict:
+def _roll_call_out(request, course, planned_date) -> dict:
+    """The sheet of an occurrence; the pupils whose other attendance it shows (known absences, exemptions,
+    justification states) are logged as read."""
+    actor = request.actor
     sheet = services.roll_call_sheet(course, planned_date)
+    _log_reads(request, selectors.roll_call_sheet_reads(sheet), course.establishment_id)
     roll_call = sheet.roll_call
     marks = []
     for pupil in sheet.pupils:
@@ -541,7 +545,7 @@ def get_roll_call(request, course_id: int, date: datetime.date):
     """Every pupil of the occurrence with their mark: saved ones, absences already known (`covered`), present
     otherwise. For the course's teacher (or the occurrence's replacement) and vie scolaire; 404 for others."""
     occ = _occurrence_for(request.actor, course_id, date)
-    return _roll_call_out(request.actor, occ.course, date)
+    return _roll_call_out(request, occ.course, date)
 
 
 @router.put("/attendance/roll-calls/{course_id}/{date}",
@@ -560,7 +564,7 @@ def put_roll_call(request, course_id: int, date: datetime.date, data: RollCallIn
                                 "left_at": mark.left_at, "comment": mark.comment}
     _run(lambda: services.take_roll_call(course=occ.course, planned_date=date, marks=marks, by=request.user,
                                          request=request))
-    return _roll_call_out(actor, occ.course, date)
+    return _roll_call_out(request, occ.course, date)
 
 
 # --- Reasons ----------------------------------------------------------------------------------------------------
@@ -768,7 +772,10 @@ def list_incidents(request, page: Query[PageParams], establishment: Id | None = 
     if establishment is not None:
         queryset = queryset.filter(establishment_id=establishment)
     queryset = queryset.select_related("reported_by").prefetch_related("pupils").order_by("-occurred_at", "-pk")
-    return paginate(queryset, page, incident_out)
+    result = paginate(queryset, page)
+    _log_reads(request, {p.pk for incident in result["items"] for p in incident.pupils.all()})
+    result["items"] = [incident_out(i) for i in result["items"]]
+    return result
 
 
 @router.post("/attendance/incidents", response=responses(IncidentOut, BAD_REQUEST, FORBIDDEN, NOT_FOUND, status=201),
@@ -994,6 +1001,7 @@ def dashboard(request, establishment: Id):
     and lateness of the last 30 days, the justifications to examine."""
     target = _managed_establishment(request.actor, establishment)
     data = selectors.dashboard(target, timezone.now())
+    _log_reads(request, selectors.dashboard_pupils(data), target.pk)
     return {"establishment_id": target.pk, "now": data["now"],
             "absent_now": [record_out(r) for r in data["absent_now"]],
             "roll_calls_not_taken": [occurrence_out(o) for o in data["roll_calls_not_taken"]],
