@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import import_views as iv
 from . import views as v
 
 app_name = "timetable"
@@ -21,4 +22,9 @@ urlpatterns = [
     path("gestion/cours/<int:course_id>/", v.course_edit, name="course_edit"),
     path("gestion/cours/<int:course_id>/supprimer/", v.course_delete, name="course_delete"),
     path("gestion/calendrier/", v.calendar_setup, name="calendar"),
+    # Timetable imports by the establishment's timetable managers (import_views.py).
+    path("import/", iv.import_home, name="import"),
+    path("import/<int:rid>/", iv.import_run, name="import_run"),
+    path("import/<int:rid>/confirmer/", iv.import_confirm, name="import_confirm"),
+    path("import/<int:rid>/rejets.csv", iv.import_rejections, name="import_rejections"),
 ]
