@@ -223,3 +223,58 @@ def test_cli_unreadable_csv_without_uai_says_why(edt_world, tmp_path):
     with pytest.raises(CommandError, match="Rien n'a pu être importé"):
         call_command("import", "timetable-csv", str(path), stdout=out)
     assert "Fichier vide." in out.getvalue()
+
+
+def test_api_head_imports_the_timetable_of_their_establishment_only(edt_world, run_tasks):
+    world = edt_world
+    one, two = world.one.establishment, world.two.establishment
+    client = Client()
+    client.force_login(world.one.head)
+    # The directory stays the administrators' (403, their message).
+    response = client.post("/api/v1/imports", {"kind": "csv", "establishment": one.pk,
+                                                "files": [SimpleUploadedFile("a.csv", CSV.encode())]})
+    assert response.status_code == 403
+    assert response.json() == {"detail": "L'import de l'annuaire est réservé aux administrateurs."}
+    assert client.get("/api/v1/imports").status_code == 403  # without a timetable kind
+    # Another establishment's timetable: 404.
+    response = client.post("/api/v1/imports", {"kind": "edt", "establishment": two.pk,
+                                                "files": [SimpleUploadedFile("edt.xml", edt_xml().encode())]})
+    assert response.status_code == 404 and not ImportRun.objects.exists()
+    # Their own: a dry run (the default), nothing written, then confirmed.
+    with run_tasks():
+        response = client.post("/api/v1/imports", {"kind": "edt", "establishment": one.pk,
+                                                    "files": [SimpleUploadedFile("edt.xml", edt_xml().encode())]})
+    assert response.status_code == 201, response.content
+    run_id = response.json()["id"]
+    detail = client.get(f"/api/v1/imports/{run_id}").json()
+    assert (detail["kind"], detail["dry_run"], detail["status"], detail["can_confirm"]) == ("edt", True, "partial",
+                                                                                             True)
+    assert not Course.objects.exists()
+    assert client.get(f"/api/v1/imports/{run_id}/rejections").json()["count"] > 0
+    listed = client.get("/api/v1/imports?kind=edt").json()
+    assert [item["id"] for item in listed["items"]] == [run_id]
+    assert client.get("/api/v1/imports?kind=timetable-csv").json()["items"] == []
+    with run_tasks():
+        response = client.post(f"/api/v1/imports/{run_id}/confirm")
+    assert response.status_code == 201 and response.json()["confirms"] == run_id
+    assert Course.objects.filter(establishment=one, source="edt").count() == 4
+    # Others: a directory run, another head, a teacher.
+    directory_run = ImportRun.objects.create(kind="csv", establishment=one)
+    assert client.get(f"/api/v1/imports/{directory_run.pk}").status_code == 403
+    other = Client()
+    other.force_login(world.two.head)
+    assert other.get(f"/api/v1/imports/{run_id}").status_code == 403
+    assert other.post(f"/api/v1/imports/{run_id}/confirm").status_code == 403
+    assert other.get("/api/v1/imports?kind=edt").json()["items"] == []
+    teacher = Client()
+    teacher.force_login(world.one.teacher_a)
+    assert teacher.get("/api/v1/imports?kind=edt").status_code == 403
+    response = teacher.post("/api/v1/imports", {"kind": "edt", "establishment": one.pk,
+                                                 "files": [SimpleUploadedFile("edt.xml", edt_xml().encode())]})
+    assert response.status_code == 403 and ImportRun.objects.count() == 3
+
+
+def test_api_kind_field_lists_the_timetable_kinds(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    text = str(schema)
+    assert "edt ou timetable-csv (l'emploi du temps)" in text
