@@ -535,3 +535,23 @@ def test_announce_initial_span_is_today():
     with time_machine.travel(NOW, tick=False):
         assert _announce_initial() == {"starts_at": "2026-10-20T08:00", "ends_at": "2026-10-20T18:00"}
     assert datetime.date.today()  # the clock is back
+
+
+def test_record_edit_choosing_a_reason_justifies_and_a_deactivated_reason_is_kept(world, client, lea_record):
+    one = world.one
+    client.force_login(one.cpe)
+    sick = services.reasons_for(one.establishment.pk).get(code="MAL")
+    base = {"kind": "absence", "starts_at": "2026-10-19T08:00", "ends_at": "2026-10-19T12:00"}
+    # A reason chosen, the state left as it was: the reason decides (Maladie justifies).
+    assert client.post(edit_url(lea_record), {**base, "reason": sick.pk, "state": "unjustified"}).status_code == 302
+    lea_record.refresh_from_db()
+    assert (lea_record.reason_id, lea_record.state) == (sick.pk, State.JUSTIFIED)
+    # The reason is deactivated later: the record's form still shows it and saves other changes.
+    management.set_reason_active(reason=sick, by=one.cpe, active=False)
+    page = text(client.get(edit_url(lea_record)))
+    assert f'value="{sick.pk}" selected' in page
+    response = client.post(edit_url(lea_record), {**base, "reason": sick.pk, "state": "justified",
+                                                  "comment": "Vu avec la famille."})
+    assert response.status_code == 302
+    lea_record.refresh_from_db()
+    assert (lea_record.reason_id, lea_record.comment) == (sick.pk, "Vu avec la famille.")

@@ -32,6 +32,7 @@ from preau.directory.models import Service
 from . import management, selectors, services
 from .family_views import run
 from .manage_forms import AnnounceForm, MonthForm, ReasonForm, RecordForm
+from .models import AbsenceReason
 
 
 def _managed_establishment(request):
@@ -173,14 +174,23 @@ def record_edit(request, record_id: int):
     initial = {"kind": record.kind, "starts_at": _local(record.starts_at), "ends_at": _local(record.ends_at),
                "late_minutes": record.late_minutes, "reason": record.reason_id, "state": record.state,
                "comment": record.comment}
-    form = RecordForm(request.POST if posted else None, initial=initial,
-                      reasons=services.reasons_for(record.establishment_id))
+    reasons = services.reasons_for(record.establishment_id)
+    if record.reason_id is not None:  # a reason deactivated since stays shown (and kept) on its record
+        reasons = reasons | AbsenceReason.objects.filter(pk=record.reason_id)
+    form = RecordForm(request.POST if posted else None, initial=initial, reasons=reasons)
     if posted and form.is_valid():
         data = form.cleaned_data
-        done = run(form, lambda: services.update_record(
-            record=record, by=request.user, kind=data["kind"], starts_at=data["starts_at"],
-            ends_at=data["ends_at"], late_minutes=data["late_minutes"], reason=data["reason"],
-            comment=data["comment"], state=data["state"], request=request))
+        changes = {"kind": data["kind"], "starts_at": data["starts_at"], "ends_at": data["ends_at"],
+                   "late_minutes": data["late_minutes"], "comment": data["comment"]}
+        # The reason and the state only when changed: a new reason without a new state justifies the record when
+        # the reason does (services.update_record).
+        reason_id = data["reason"].pk if data["reason"] is not None else None
+        if reason_id != record.reason_id:
+            changes["reason"] = data["reason"]
+        if data["state"] != record.state:
+            changes["state"] = data["state"]
+        done = run(form, lambda: services.update_record(record=record, by=request.user, request=request,
+                                                        **changes))
         if done is not None:
             messages.success(request, _("Modification enregistrée pour %(name)s.") % {"name": record.pupil.full_name})
             return redirect("attendance:pupil", record.pupil_id)
