@@ -15,7 +15,7 @@ from preau.attendance import services
 from preau.attendance.models import Exemption
 from preau.audit.models import AuditEvent
 
-from .fixtures_family import MONDAY, TODAY, at, frozen_school, pdf_file, text
+from .fixtures_family import MONDAY, TODAY, at, family_url, frozen_school, pdf_file, text
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/attendance"
@@ -173,3 +173,54 @@ def test_h3_lists_dashboard_queue_and_roll_call_log_the_pupils_they_show(one):
     assert logged == [b.pk] and inserts == 1  # Léa's known absence is shown, not pupil_b2's nothing
     response, logged, inserts = audited_get(teacher, f"{API}/roll-calls/{course.pk}/{day}")
     assert response.status_code == 200 and logged == [b.pk] and inserts == 1
+
+
+# --- M3: incidents reach families --------------------------------------------------------------------------------
+
+def test_m3_families_are_notified_and_see_their_childs_incidents(one, django_capture_on_commit_callbacks):
+    from .fixtures_attcore import make_course
+
+    course = make_course(one, weekday=2, start=datetime.time(9), end=datetime.time(10))
+    with django_capture_on_commit_callbacks(execute=True):
+        alone, several = report_both(one, course)
+    _m3_checks(one, alone, several, course)
+
+
+def report_both(one, course):
+    a, b = one.pupil_a, one.pupil_b
+    alone = services.report_incident(establishment_id=one.establishment.pk, occurred_at=at(TODAY.date(), 9, 15),
+                                     facts="Léa a lancé une chaise.", pupils=[b], by=one.teacher_b, place="Salle 12",
+                                     course=course, now=TODAY)
+    several = services.report_incident(establishment_id=one.establishment.pk, occurred_at=at(TODAY.date(), 8),
+                                       facts="Bagarre entre Léa et Adam, Adam frappe le premier.", pupils=[a, b],
+                                       by=one.cpe, place="Cour", now=TODAY)
+    services.set_punishment(pupil=b, kind="detention", reason="Bagarre.", by=one.cpe, incident=several,
+                            serve_on=at(TODAY.date() + datetime.timedelta(days=2), 16), now=TODAY)
+    services.set_punishment(pupil=a, kind="extra_work", reason="Bagarre, premier coup.", by=one.cpe,
+                            incident=several, now=TODAY)
+    return alone, several
+
+
+def _m3_checks(one, alone, several, course):
+    from preau.notifications.models import Notification
+
+    a, b = one.pupil_a, one.pupil_b
+    told = Notification.objects.filter(recipient=one.mother_b, source__startswith="attendance.incident:")
+    assert told.count() == 2
+    assert "Léa a lancé une chaise." in told.get(source=f"attendance.incident:{alone.pk}:{b.pk}").body
+    shared = told.get(source=f"attendance.incident:{several.pk}:{b.pk}").body
+    assert "plusieurs élèves" in shared and "Adam" not in shared
+    assert Notification.objects.filter(recipient=one.guardian_a,
+                                       source=f"attendance.incident:{several.pk}:{a.pk}").exists()
+
+    page = text(client_for(one.mother_b).get(family_url(b)))
+    assert f'id="incident-{alone.pk}"' in page and "Léa a lancé une chaise." in page and "Salle 12" in page
+    assert course.display_label in page
+    assert f'id="incident-{several.pk}"' in page and "Incident impliquant plusieurs élèves." in page
+    assert "Adam frappe" not in page and "Bagarre, premier coup." not in page  # not the other child's facts
+    assert "Retenue" in page
+    page = text(client_for(b).get("/vie-scolaire/famille/"))  # the pupil themself
+    assert "Léa a lancé une chaise." in page and "Adam frappe" not in page
+    page = text(client_for(one.guardian_a).get(family_url(a)))
+    assert f'id="incident-{several.pk}"' in page and f'id="incident-{alone.pk}"' not in page
+    assert "Léa a lancé" not in page

@@ -193,6 +193,7 @@ def _family_page(request, pupil, children):
         "justifications": [{"item": j, "state": state_badge(JUSTIFICATION_STATES, j.state)}
                            for j in summary["justifications"]],
         "punishments": summary["punishments"], "exemptions": summary["exemptions"],
+        "incidents": selectors.family_incidents(actor, pupil, summary["first"], summary["last"]),
         "exit_regime": summary["exit_regime"],
     })
 

@@ -206,6 +206,34 @@ def pupil_summary(pupil, period=None, last=None, *, first: datetime.date | None 
             "justifications": justifications}
 
 
+def family_incidents(actor, pupil, first: datetime.date, last: datetime.date) -> list[dict]:
+    """The incidents concerning a pupil over [first, last], as the pupil and their family read them
+    (`policy.family_incidents_visible_to`): date, place, course, and `facts` only when the incident concerns this
+    pupil alone (otherwise None: the facts may name other children; the page says "incident impliquant plusieurs
+    élèves"), with this pupil's punishments set from it. Three queries."""
+    from django.db.models import Count
+
+    from .models import Incident
+
+    start, end = _bounds(first, last)
+    incidents = list(policy.family_incidents_visible_to(actor).filter(pupils=pupil.pk, occurred_at__gte=start,
+                                                                      occurred_at__lt=end)
+                     .select_related("course__subject").order_by("-occurred_at", "-pk"))
+    if not incidents:
+        return []
+    ids = [i.pk for i in incidents]
+    sizes = dict(Incident.pupils.through.objects.filter(incident_id__in=ids).values("incident_id")
+                 .annotate(n=Count("pk")).values_list("incident_id", "n"))
+    punishments: dict[int, list] = {}
+    for p in (Punishment.objects.filter(pupil_id=pupil.pk, incident_id__in=ids).select_related("set_by")
+              .order_by("set_at", "pk")):
+        punishments.setdefault(p.incident_id, []).append(p)
+    return [{"incident": i, "alone": sizes.get(i.pk, 0) <= 1,
+             "facts": i.facts if sizes.get(i.pk, 0) <= 1 else None,
+             "course": i.course.display_label if i.course_id and i.course else "",
+             "punishments": punishments.get(i.pk, [])} for i in incidents]
+
+
 # --- Classes and periods -----------------------------------------------------------------------------------------
 
 def class_pupils(school_class) -> list[User]:

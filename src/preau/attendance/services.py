@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from preau.access import policy
 from preau.audit.models import AuditEvent
@@ -911,9 +912,15 @@ def _pupils_of_establishment(pupil_ids, establishment_id: int) -> list:
     return found
 
 
+INCIDENT_SEVERAL = _lazy("Incident impliquant plusieurs élèves.")
+
+
 def report_incident(*, establishment_id: int, occurred_at: datetime.datetime, facts: str, pupils, by,
                     place: str = "", course=None, now=None, request=None) -> Incident:
-    """A teacher or a staff member reports facts involving pupils of their establishment."""
+    """A teacher or a staff member reports facts involving pupils of their establishment. Each pupil's family is
+    notified (one notification per pupil): with the facts when the incident concerns that pupil alone; otherwise
+    only "incident impliquant plusieurs élèves" (the facts may name other children), as on the family page
+    (selectors.family_incidents)."""
     now = _now(now)
     actor = _actor(by)
     if not policy.can_report_incident(actor, establishment_id):
@@ -937,6 +944,14 @@ def report_incident(*, establishment_id: int, occurred_at: datetime.datetime, fa
         incident.pupils.set(people)
         audit(Action.INCIDENT_REPORTED, actor=by, request=request, establishment_id=establishment_id,
               target="attendance.incident", incident=incident.pk, pupils=[p.pk for p in people])
+        names = {p.pk: p.first_name for p in people}
+        when = _("Le %(day)s à %(time)s") % {"day": _fmt_day(local_day(occurred_at)), "time": _fmt_time(occurred_at)}
+        if place:
+            when += f", {place}"
+        body = f"{when}. " + (facts[:300] if len(people) == 1 else str(INCIDENT_SEVERAL))
+        _notify_families(names, title_for=lambda p: _("Incident concernant %(name)s") % {"name": names[p]},
+                         body=body, establishment_id=establishment_id,
+                         source_for=lambda p: f"attendance.incident:{incident.pk}:{p}")
     return incident
 
 
