@@ -7,7 +7,6 @@ logged as sensitive reads."""
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -18,28 +17,16 @@ from preau.access import policy
 from preau.attendance import management, selectors
 
 from ..errors import BAD_REQUEST, NOT_FOUND, api_error, responses
-from ..schemas import MAX_DB_INT, PersonRef
+from ..schemas import PersonRef
+from .attendance import CountsOut
 
 router = Router(tags=["vie scolaire"])
-
-Id = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
-
-
-class HalfDayCounts(Schema):
-    absent: int = Field(description="Demi-journées d'absence du mois.")
-    justified: int
-    unjustified: int
-    pending: int = Field(description="Non justifiées dont la justification attend une décision.")
-    late: int
-    late_minutes: int
-    early_leave: int
-    exclusion: int
 
 
 class ThresholdRow(Schema):
     pupil: PersonRef
     school_class: str
-    counts: HalfDayCounts
+    counts: CountsOut = Field(description="Demi-journées du mois.")
 
 
 class ThresholdOut(Schema):
