@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from preau.attendance import services
-from preau.attendance.models import Exemption
+from preau.attendance.models import AttendanceRecord, Exemption
 from preau.audit.models import AuditEvent
 
 from .fixtures_family import MONDAY, TODAY, at, family_url, frozen_school, pdf_file, text
@@ -224,3 +224,44 @@ def _m3_checks(one, alone, several, course):
     page = text(client_for(one.guardian_a).get(family_url(a)))
     assert f'id="incident-{several.pk}"' in page and f'id="incident-{alone.pk}"' not in page
     assert "Léa a lancé" not in page
+
+
+# --- M8: a longer absence never swallows a decided or pending roll-call absence ------------------------------------
+
+def roll_call_absence(school, course, day, *pupils):
+    services.take_roll_call(course=course, planned_date=day, marks={p.pk: "absent" for p in pupils}, by=school.cpe,
+                            now=at(day, 8, 10))
+    records = [AttendanceRecord.objects.get(pupil=p, roll_call__isnull=False, course_date=day) for p in pupils]
+    return records[0] if len(records) == 1 else records
+
+
+def test_m8_record_absence_keeps_justified_and_pending_roll_call_absences(one):
+    from .fixtures_attcore import make_course
+
+    b, b2 = one.pupil_b, one.pupil_b2
+    course = make_course(one)  # 5e B, Mondays 8-9
+    pending, plain = roll_call_absence(one, course, MONDAY, b, b2)
+    reason = services.reasons_for(one.establishment.pk, families=True).first()
+    justification = services.submit_justification(pupil=b, records=[pending], reason=reason, by=one.mother_b,
+                                                  document=pdf_file(), now=TODAY)
+    for pupil in (b, b2):
+        services.record_absence(pupil=pupil, starts_at=at(MONDAY, 7), ends_at=at(MONDAY, 18), by=one.cpe, now=TODAY)
+    pending.refresh_from_db()  # still there, still awaiting the decision, still in its justification
+    assert pending.state == AttendanceRecord.State.PENDING
+    assert list(justification.records.all()) == [pending]
+    assert not AttendanceRecord.objects.filter(pk=plain.pk).exists()  # an unjustified one is absorbed as before
+
+
+def test_m8_announce_absence_keeps_a_justified_roll_call_absence(one):
+    from .fixtures_attcore import make_course
+
+    b = one.pupil_b
+    today = TODAY.date()
+    course = make_course(one, weekday=2, start=datetime.time(8), end=datetime.time(9))
+    record = roll_call_absence(one, course, today, b)
+    services.update_record(record=record, by=one.cpe, state=AttendanceRecord.State.JUSTIFIED)
+    reason = services.reasons_for(one.establishment.pk, families=True).first()
+    services.announce_absence(pupil=b, starts_at=at(today, 8), ends_at=at(today, 18), reason=reason,
+                              by=one.mother_b, now=TODAY)
+    record.refresh_from_db()
+    assert record.state == AttendanceRecord.State.JUSTIFIED

@@ -645,14 +645,26 @@ def _check_span(starts_at, ends_at) -> None:
         raise ValidationError(_("Une absence ne peut pas dépasser une année scolaire."))
 
 
+def _absorb_roll_call_absences(pupil_id: int, starts_at, ends_at) -> int:
+    """Delete the roll-call absences entirely inside [starts_at, ends_at) that nobody has acted on (unjustified,
+    no justification attached): the new record covers them. Justified, pending or refused ones stay, with their
+    justification: a family's document or vie scolaire's decision is never lost (the half-day counts read
+    overlapping records once)."""
+    absorbed, _detail = (AttendanceRecord.objects.filter(
+        pupil_id=pupil_id, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
+        ends_at__lte=ends_at, state=State.UNJUSTIFIED, justifications__isnull=True).delete())
+    return absorbed
+
+
 def record_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.datetime, by,
                    kind: str = Kind.ABSENCE, reason=None, comment: str = "", late_minutes: int | None = None,
                    course=None, course_date: datetime.date | None = None, state: str | None = None,
                    now=None, request=None) -> AttendanceRecord:
     """Vie scolaire records an absence (over several courses or days: sickness, a trip), a lateness, an early
     leaving or an exclusion. A reason that justifies makes the record justified (unless `state` says otherwise).
-    Roll-call absences entirely inside the span are absorbed (deleted: the new record covers them). Guardians are
-    told of an unjustified absence (once per pupil and day)."""
+    Roll-call absences entirely inside the span, unjustified and without a justification, are absorbed (deleted:
+    the new record covers them; decided or pending ones stay). Guardians are told of an unjustified absence (once
+    per pupil and day)."""
     now = _now(now)
     actor = _actor(by)
     establishment_id = _pupil_establishment_id(pupil, actor, managed_only=True)
@@ -680,9 +692,7 @@ def record_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.dat
     with transaction.atomic():
         absorbed = 0
         if kind == Kind.ABSENCE:
-            absorbed, _detail = AttendanceRecord.objects.filter(
-                pupil_id=pupil.pk, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
-                ends_at__lte=ends_at).delete()
+            absorbed = _absorb_roll_call_absences(pupil.pk, starts_at, ends_at)
         rec = AttendanceRecord.objects.create(
             establishment_id=establishment_id, pupil=pupil, kind=kind, starts_at=starts_at, ends_at=ends_at,
             late_minutes=late_minutes, course=course, course_date=course_date if course is not None else None,
@@ -813,8 +823,8 @@ def announce_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.d
     """A guardian with parental authority announces an absence of their child (today or later: sick this
     morning, a medical appointment next week), with a reason offered to families and an optional document. The
     record (source `family`) is `pending` with its justification until vie scolaire decides; roll calls show the
-    pupil absent (covered), and roll-call absences inside the span are absorbed. Past absences are justified with
-    `submit_justification` instead."""
+    pupil absent (covered), and roll-call absences inside the span nobody acted on are absorbed. Past absences
+    are justified with `submit_justification` instead."""
     now = _now(now)
     actor = _actor(by)
     if not policy.can_justify(actor, pupil):
@@ -834,9 +844,7 @@ def announce_absence(*, pupil, starts_at: datetime.datetime, ends_at: datetime.d
     justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
                                   comment=comment, submitted_by=by, submitted_at=now)
     with _atomic_with_document(justification, checked):
-        absorbed, _detail = AttendanceRecord.objects.filter(
-            pupil_id=pupil.pk, kind=Kind.ABSENCE, roll_call__isnull=False, starts_at__gte=starts_at,
-            ends_at__lte=ends_at).delete()
+        absorbed = _absorb_roll_call_absences(pupil.pk, starts_at, ends_at)
         rec = AttendanceRecord.objects.create(
             establishment_id=establishment_id, pupil=pupil, kind=Kind.ABSENCE, starts_at=starts_at,
             ends_at=ends_at, source=AttendanceRecord.Source.FAMILY, reason=reason_obj, comment=comment,
