@@ -77,9 +77,10 @@ def _candidate_ids(establishment_id: int, first: datetime.date, last: datetime.d
     start, end = halfdays._bounds(first, last)
     pupils = Membership.objects.filter(establishment_id=establishment_id, role=Role.PUPIL, is_active=True,
                                        user__is_active=True).values("user_id")
-    return sorted(set(AttendanceRecord.objects.filter(
+    return list(AttendanceRecord.objects.filter(
         establishment_id=establishment_id, kind=AttendanceRecord.Kind.ABSENCE, starts_at__lt=end, ends_at__gt=start,
-        pupil_id__in=pupils).exclude(state=State.JUSTIFIED).values_list("pupil_id", flat=True)))
+        pupil_id__in=pupils).exclude(state=State.JUSTIFIED).order_by("pupil_id")
+        .values_list("pupil_id", flat=True).distinct())
 
 
 def pupils_over_threshold(establishment, month_first_day: datetime.date, *,
