@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from preau.attendance import services
-from preau.attendance.models import AttendanceRecord, Exemption
+from preau.attendance.models import AttendanceRecord, Exemption, Justification
 from preau.audit.models import AuditEvent
 
 from .fixtures_family import MONDAY, TODAY, at, family_url, frozen_school, pdf_file, text
@@ -265,3 +265,26 @@ def test_m8_announce_absence_keeps_a_justified_roll_call_absence(one):
                               by=one.mother_b, now=TODAY)
     record.refresh_from_db()
     assert record.state == AttendanceRecord.State.JUSTIFIED
+
+
+# --- M9: two justifications of the same records at once ------------------------------------------------------------
+
+def test_m9_a_justification_racing_another_is_refused_and_nothing_is_kept(one, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    b = one.pupil_b
+    record = services.record_absence(pupil=b, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 10), by=one.cpe, now=TODAY)
+    reason = services.reasons_for(one.establishment.pk, families=True).first()
+    original = services.check_document
+
+    def father_sends_his_meanwhile(upload):
+        checked = original(upload)  # the mother's upload is being checked when the father's arrives
+        services.submit_justification(pupil=b, records=[record], reason=reason, by=one.father_b, now=TODAY)
+        return checked
+
+    monkeypatch.setattr(services, "check_document", father_sends_his_meanwhile)
+    with pytest.raises(ValidationError):
+        services.submit_justification(pupil=b, records=[record], reason=reason, by=one.mother_b,
+                                      document=pdf_file(), now=TODAY)
+    only = Justification.objects.get()
+    assert only.submitted_by == one.father_b and list(only.records.all()) == [record]

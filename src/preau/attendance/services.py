@@ -808,7 +808,13 @@ def submit_justification(*, pupil, records, reason, by, comment: str = "", docum
     justification = Justification(establishment_id=establishment_id, pupil=pupil, reason=reason_obj,
                                   comment=comment, submitted_by=by, submitted_at=now)
     with _atomic_with_document(justification, checked):
-        justification.records.set(rows)
+        # Read again under a lock: two justifications sent at once (both parents, a double submit) must not both
+        # take the same records; the second one is refused and its document deleted.
+        locked = list(AttendanceRecord.objects.select_for_update().filter(pk__in=ids, pupil_id=pupil.pk)
+                      .order_by("pk"))
+        if len(locked) != len(ids) or any(r.state not in JUSTIFIABLE_STATES for r in locked):
+            raise ValidationError(_("Une des absences choisies est déjà justifiée ou en cours d'examen."))
+        justification.records.set(locked)
         AttendanceRecord.objects.filter(pk__in=ids).update(state=State.PENDING, updated_at=now)
         audit(Action.JUSTIFICATION_SUBMITTED, actor=by, subject=pupil, request=request,
               establishment_id=establishment_id, target="attendance.justification",
