@@ -211,3 +211,195 @@ def test_class_and_group_weeks_show_their_agenda_events(world, client):
     # Only what the viewer may read: a pupil of 5e B looking at their class does not see 5e A's trip.
     own_class = page(s.pupil_b, reverse("timetable:class_week", args=[s.class_b.pk]))
     assert "Conseil de la 5B" in own_class and "Sortie au musée 5A" not in own_class
+
+
+# --- M2: course edits, deletions and re-imports notify ---------------------------------------------------------
+
+NOW = datetime.datetime(2026, 9, 11, 10, tzinfo=PARIS)  # Friday; the notice window runs to Friday 18
+
+
+def notifications(django_capture_on_commit_callbacks, fn):
+    from preau.notifications.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fn()
+    return list(Notification.objects.order_by("recipient_id"))
+
+
+def test_editing_a_course_notifies_old_and_new_pupils_once(world, django_capture_on_commit_callbacks):
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0)
+    rows = notifications(django_capture_on_commit_callbacks, lambda: services.update_course(
+        course, by=s.head, now=NOW, start_time=datetime.time(10), end_time=datetime.time(11),
+        classes=[s.class_b]))
+    recipients = {n.recipient_id for n in rows}
+    assert recipients == {s.pupil_a.pk, s.guardian_a.pk, s.pupil_b.pk, s.pupil_b2.pk, s.mother_b.pk,
+                          s.father_b.pk, s.teacher_a.pk}
+    assert len(rows) == len(recipients)  # one per person
+    n = rows[0]
+    assert n.kind == "timetable" and n.title == "Emploi du temps modifié : Mathématiques"
+    assert "lundi 14 septembre" in n.body and n.source.startswith(f"course-edit:{course.pk}:")
+
+
+def test_edit_outside_the_notice_window_notifies_nobody(world, django_capture_on_commit_callbacks):
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0)
+    assert notifications(django_capture_on_commit_callbacks, lambda: services.update_course(
+        course, by=s.head, now=NOW, valid_until=D(2027, 6, 1))) == []
+    assert notifications(django_capture_on_commit_callbacks, lambda: services.update_course(
+        course, by=s.head, now=NOW, label="Maths renforcées")) != []  # what people see changed
+
+
+def test_deleting_a_weekly_course_notifies(world, django_capture_on_commit_callbacks):
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0)
+    rows = notifications(django_capture_on_commit_callbacks,
+                         lambda: services.delete_course(course, by=s.head, now=NOW))
+    assert {n.recipient_id for n in rows} == {s.pupil_a.pk, s.guardian_a.pk, s.teacher_a.pk}
+    assert rows[0].title == "Cours supprimé : Mathématiques" and "lundi 14 septembre" in rows[0].body
+
+
+CSV_HEADER = "jour;début;fin;matière;enseignants;classes;groupes;salle;semaines;id\n"
+
+
+def csv_run(world, tmp_path, text, moment, *, dry_run=False):
+    path = tmp_path / "edt.csv"
+    path.write_text(CSV_HEADER + text)
+    with time_machine.travel(moment, tick=False):
+        return import_services.import_run(kind="timetable-csv", paths=[path], dry_run=dry_run,
+                                          establishment=world.one.establishment)
+
+
+def test_reimport_notifies_each_person_once_per_run(world, tmp_path, django_capture_on_commit_callbacks):
+    from .fixtures_edt import prepare_directory
+
+    prepare_directory(world)
+    s = world.one
+    make_calendar(s)
+    first = (f"lundi;08:00;09:00;MATH;{s.teacher_a.username};5A;;;;a\n"
+             f"mardi;08:00;09:00;MATH;{s.teacher_a.username};5A;;;;b\n"
+             f"jeudi;08:00;09:00;MATH;{s.teacher_b.username};5e B;;;;c\n")
+    csv_run(world, tmp_path, first, at(D(2026, 9, 1)))  # more than a week before the changes
+    assert notifications(django_capture_on_commit_callbacks, lambda: csv_run(
+        world, tmp_path, first, at(D(2026, 9, 11)))) == []  # unchanged
+    second = (f"lundi;10:00;11:00;MATH;{s.teacher_a.username};5A;;;;a\n"
+              f"mardi;10:00;11:00;MATH;{s.teacher_a.username};5A;;;;b\n"
+              f"jeudi;08:00;09:00;MATH;{s.teacher_b.username};5e B;;;;c\n")
+    assert notifications(django_capture_on_commit_callbacks, lambda: csv_run(
+        world, tmp_path, second, at(D(2026, 9, 11)), dry_run=True)) == []
+    result = {}
+    rows = notifications(django_capture_on_commit_callbacks, lambda: result.setdefault(
+        "run", csv_run(world, tmp_path, second, at(D(2026, 9, 11)))))
+    import_run = result["run"][0]
+    assert [n.recipient_id for n in rows] == sorted({s.pupil_a.pk, s.guardian_a.pk, s.teacher_a.pk})
+    assert {n.source for n in rows} == {f"timetable-import:{import_run.pk}"}
+    assert rows[0].title == "Emploi du temps mis à jour"
+    assert "lundi 14 septembre" in rows[0].body and "mardi 15 septembre" in rows[0].body
+
+
+# --- M10: a new schedule does not rewrite a past with history --------------------------------------------------
+
+def test_new_schedule_of_a_course_with_roll_calls_ends_it_and_starts_a_new_one(world, client):
+    from django.urls import reverse
+
+    from preau.attendance.models import RollCall
+
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0, room=make_room(s))
+    RollCall.objects.create(course=course, date=D(2026, 9, 7), establishment=s.establishment)
+    change(course, D(2026, 9, 21), CourseChange.Status.CANCELLED)  # a future change follows the course
+    saved = services.update_course(course, by=s.head, now=NOW, weekday=1, start_time=datetime.time(10),
+                                   end_time=datetime.time(11))
+    old, new = saved.ended, saved.course
+    assert old.pk == course.pk and new.pk != old.pk
+    old.refresh_from_db()
+    assert old.valid_until == D(2026, 9, 10) and (old.weekday, old.start_time) == (0, datetime.time(8))
+    assert (new.weekday, new.start_time, new.valid_from) == (1, datetime.time(10), D(2026, 9, 11))
+    assert list(new.teachers.all()) == [s.teacher_a] and list(new.classes.all()) == [s.class_a]
+    # The past week keeps its course and the roll call page still finds its occurrence.
+    past = selectors.occurrences_for_pupil(s.pupil_a, D(2026, 9, 7), D(2026, 9, 13))
+    assert [(o.course.pk, o.start.hour) for o in past] == [(old.pk, 8)]
+    assert selectors.occurrence(old.pk, D(2026, 9, 7)) is not None
+    client.force_login(s.teacher_a)
+    response = client.get(reverse("attendance:roll_call", args=[old.pk, "2026-09-07"]))
+    assert response.status_code == 200
+    # From the effective day on: the new course only, with the future change moved to it.
+    future = selectors.occurrences_for_pupil(s.pupil_a, D(2026, 9, 14), D(2026, 9, 20))
+    assert [(o.course.pk, o.day, o.start.hour) for o in future] == [(new.pk, D(2026, 9, 15), 10)]
+    assert CourseChange.objects.get().course_id == old.pk  # planned on a Monday: not a day of the new course
+
+
+def test_roll_call_taken_today_moves_the_effective_day(world):
+    from preau.attendance.models import RollCall
+
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=4)  # Friday 11 September is NOW's day
+    RollCall.objects.create(course=course, date=D(2026, 9, 11), establishment=s.establishment)
+    saved = services.update_course(course, by=s.head, now=NOW, start_time=datetime.time(14),
+                                   end_time=datetime.time(15))
+    assert saved.ended.valid_until == D(2026, 9, 11) and saved.course.valid_from == D(2026, 9, 12)
+    assert selectors.occurrence(course.pk, D(2026, 9, 11)).start.hour == 8
+
+
+def test_schedule_change_without_history_or_past_change_is_in_place(world):
+    from preau.attendance.models import RollCall
+
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0)
+    saved = services.update_course(course, by=s.head, now=NOW, weekday=2)
+    assert saved.ended is None and saved.course.pk == course.pk and Course.objects.count() == 1
+    RollCall.objects.create(course=course, date=D(2026, 9, 9), establishment=s.establishment)
+    # The end of validity moves later: the past is the same, the course is changed in place.
+    saved = services.update_course(course, by=s.head, now=NOW, valid_until=D(2027, 5, 31))
+    assert saved.ended is None and Course.objects.count() == 1
+    # The room is no schedule: in place too.
+    saved = services.update_course(course, by=s.head, now=NOW, room=make_room(s, "202"))
+    assert saved.ended is None and Course.objects.count() == 1
+
+
+def test_reimport_with_a_new_time_keeps_history_and_is_stable(world, tmp_path):
+    from preau.attendance.models import RollCall
+
+    from .fixtures_edt import prepare_directory
+
+    prepare_directory(world)
+    s = world.one
+    make_calendar(s)
+    csv_run(world, tmp_path, f"lundi;08:00;09:00;MATH;{s.teacher_a.username};5A;;;;a\n", at(D(2026, 9, 1)))
+    old = Course.objects.get()
+    RollCall.objects.create(course=old, date=D(2026, 9, 7), establishment=s.establishment)
+    moved = f"lundi;10:00;11:00;MATH;{s.teacher_a.username};5A;;;;a\n"
+    _run, report = csv_run(world, tmp_path, moved, at(D(2026, 9, 11)))
+    assert report.get("courses", "updated") == 1
+    old.refresh_from_db()
+    new = Course.objects.exclude(pk=old.pk).get()
+    assert (old.start_time, old.valid_until) == (datetime.time(8), D(2026, 9, 10))
+    assert (new.start_time, new.valid_from, new.external_id) == (datetime.time(10), D(2026, 9, 11), "2026:csv:a")
+    assert old.external_id == "2026:csv:a~2026-09-11"
+    assert selectors.occurrence(old.pk, D(2026, 9, 7)) is not None
+    # The same file again: unchanged, nothing ended or deleted.
+    _run, report = csv_run(world, tmp_path, moved, at(D(2026, 9, 18)))
+    assert report.get("courses", "unchanged") == 1 and report.get("courses", "updated") == 0
+    assert report.get("courses_ended", "deactivated") == 0 and report.get("courses_deleted", "deactivated") == 0
+    assert Course.objects.count() == 2
+
+
+def test_future_change_on_a_day_the_new_course_keeps_follows_it(world):
+    from preau.attendance.models import RollCall
+
+    s = world.one
+    make_calendar(s)
+    course = make_course(s, weekday=0)
+    RollCall.objects.create(course=course, date=D(2026, 9, 7), establishment=s.establishment)
+    change(course, D(2026, 9, 21), CourseChange.Status.CANCELLED, reason="Sortie")
+    saved = services.update_course(course, by=s.head, now=NOW, start_time=datetime.time(9),
+                                   end_time=datetime.time(10))
+    assert CourseChange.objects.get().course_id == saved.course.pk
+    [o] = selectors.occurrences_for_pupil(s.pupil_a, D(2026, 9, 21), D(2026, 9, 21))
+    assert o.course.pk == saved.course.pk and o.status == "cancelled" and o.start.hour == 9

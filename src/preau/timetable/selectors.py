@@ -237,3 +237,13 @@ def current_and_next(occurrences: Iterable[Occurrence], now: datetime.datetime
 
 def closed_periods_of(calendar: SchoolCalendar) -> QuerySet[ClosedPeriod]:
     return ClosedPeriod.objects.filter(calendar_id=calendar.pk).order_by("first_day", "pk")
+
+
+def occurrences_of_courses(course_ids: Iterable[int], first_day: datetime.date, last_day: datetime.date
+                           ) -> list[Occurrence]:
+    """The occurrences of these courses taking place in [first_day, last_day] (what a course edit or an import
+    changes: services.notice_snapshot). The same handful of queries whatever the number of courses."""
+    ids = sorted(set(course_ids))
+    if not ids:
+        return []
+    return _build(_courses().filter(_window_q(first_day, last_day), pk__in=ids), first_day, last_day)

@@ -25,7 +25,13 @@ from preau.directory.models import GuardianLink, Membership, Role, SchoolYear, S
 from . import occurrences as occ
 from . import presets
 from .models import ClosedPeriod, Course, CourseChange, Room, SchoolCalendar
-from .selectors import calendar_for, calendars_for_years, forget_calendar, occurrences_for_establishment
+from .selectors import (
+    calendar_for,
+    calendars_for_years,
+    forget_calendar,
+    occurrences_for_establishment,
+    occurrences_of_courses,
+)
 
 Action = AuditEvent.Action
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -273,6 +279,9 @@ def delete_closed_period(period: ClosedPeriod, *, by=None, request=None) -> None
 class SavedCourse:
     course: Course
     warnings: list[str] = field(default_factory=list)
+    # When the edit changed the schedule of a course with history: the former course, ended the day before the new
+    # schedule applies (its past weeks, roll calls and changes stay as they were).
+    ended: Course | None = None
 
 
 COURSE_FIELDS = ("kind", "subject", "label", "teachers", "classes", "groups", "room", "weekday", "date",
@@ -462,8 +471,15 @@ def create_course(*, establishment, school_year: SchoolYear, by=None, start_time
     return SavedCourse(course, course_warnings(course))
 
 
-def update_course(course: Course, *, by=None, request=None, **changes) -> SavedCourse:
-    """Change a course (any of COURSE_FIELDS). The changes of its occurrences already recorded are kept."""
+def update_course(course: Course, *, by=None, request=None, now: datetime.datetime | None = None,
+                  **changes) -> SavedCourse:
+    """Change a course (any of COURSE_FIELDS). The changes of its occurrences already recorded are kept.
+
+    A new weekday, new times, week pattern or validity that would rewrite past weeks holding history (roll calls,
+    changes, attendance records, incidents) does not touch the course: it is ended the day before the new schedule
+    applies (today, or the day after its last roll call) and a new course carries the new values from then on
+    (`SavedCourse.ended` is the former one). Pupils, guardians and teachers are notified of the occurrences that
+    change within TIMETABLE_NOTIFY_DAYS days."""
     unknown = set(changes) - set(COURSE_FIELDS)
     if unknown:
         raise TypeError(f"unknown course fields: {sorted(unknown)}")
@@ -474,28 +490,225 @@ def update_course(course: Course, *, by=None, request=None, **changes) -> SavedC
     values.update(changes)
     values = _clean_course(course.establishment, course.school_year, values)
     teachers, classes, groups = values.pop("teachers"), values.pop("classes"), values.pop("groups")
+    today = _today(now)
     with transaction.atomic():
-        for name, value in values.items():
-            setattr(course, name, value)
-        course.save()
-        course.teachers.set(teachers)
-        course.classes.set(classes)
-        course.groups.set(groups)
-        _audit_course("update", course, by, request, fields=sorted(changes))
-    return SavedCourse(course, course_warnings(course))
+        before = notice_snapshot([course.pk], today=today)
+        effective = schedule_split_date(course, values, today=today)
+        ended = None
+        if effective is not None:
+            ended = course
+            course = split_course(course, effective=effective, fields=values,
+                                  relations={"teachers": teachers, "classes": classes, "groups": groups}, by=by)
+            if course is None:  # the new schedule has no day left from `effective` on: the course just ends
+                course = ended
+        else:
+            for name, value in values.items():
+                setattr(course, name, value)
+            course.save()
+            course.__dict__.pop("_custom_weeks", None)  # the occurrence engine's cache of the old weeks
+            course.teachers.set(teachers)
+            course.classes.set(classes)
+            course.groups.set(groups)
+        _audit_course("update", course, by, request, fields=sorted(changes),
+                      **({"ended_course": ended.pk, "from": effective.isoformat()} if ended is not None else {}))
+        ids = {course.pk} | ({ended.pk} if ended is not None else set())
+        diff = notice_diff(before, notice_snapshot(ids, today=today),
+                           renamed={ended.pk: course.pk} if ended is not None and course is not ended else None)
+        if diff.days:
+            recipients = diff.recipients(course.establishment_id) - ({by.pk} if by is not None else set())
+            notify_course_edit(course, diff, recipients, title=f"Emploi du temps modifié : {course.display_label}",
+                               now=now)
+    return SavedCourse(course, course_warnings(course), ended=ended)
 
 
 def delete_course(course: Course, *, by=None, request=None, now: datetime.datetime | None = None) -> None:
-    """Delete a course and the changes of its occurrences. A one-off course within the notice window is
-    notified as cancelled."""
+    """Delete a course and the changes of its occurrences. Its occurrences within the notice window are notified
+    as cancelled (pupils, guardians allowed TIMETABLE, teachers)."""
     with transaction.atomic():
         if course.kind != Course.Kind.RECURRING and course.date is not None and _within_notice(now, course.date):
             recipients = recipients_of_course(course) - ({by.pk} if by is not None else set())
             _notify(course, course.date, recipients,
                     title=f"Cours annulé : {course.display_label}, {day_text(course.date)} à "
                           f"{time_text(course.start_time)}", body="", now=now)
+        elif course.kind == Course.Kind.RECURRING:
+            diff = notice_diff(notice_snapshot([course.pk], today=_today(now)), {})
+            if diff.days:
+                recipients = diff.recipients(course.establishment_id) - ({by.pk} if by is not None else set())
+                notify_course_edit(course, diff, recipients, title=f"Cours supprimé : {course.display_label}",
+                                   now=now)
         _audit_course("delete", course, by, request)
         course.delete()
+
+
+# --- Schedules with history, notices of course edits and imports -----------------------------------------------
+
+SCHEDULE_FIELDS = ("kind", "weekday", "date", "start_time", "end_time", "week_pattern", "custom_weeks",
+                   "valid_from", "valid_until")
+
+
+def _value(course: Course, fields: dict, name: str):
+    return fields[name] if name in fields else getattr(course, name)
+
+
+def _past(course: Course, calendar, first: datetime.date, last: datetime.date) -> list[tuple]:
+    if last < first:
+        return []
+    return [(day, course.start_time, course.end_time) for day in occ.course_dates(course, calendar, first, last)]
+
+
+def schedule_split_date(course: Course, fields: dict, *, today: datetime.date) -> datetime.date | None:
+    """The day from which new schedule values (`fields`: any of SCHEDULE_FIELDS, others ignored) must apply to a
+    new course, or None when the course may simply be changed in place: nothing of its schedule changes, it is
+    not a weekly course, its past occurrences stay the same, or its past holds no history (roll calls, occurrence
+    changes, attendance records, incidents). The day is today, or the day after the course's last roll call or
+    attendance record when one is dated today or later (a roll call taken this morning stays with its course)."""
+    from preau.attendance.models import AttendanceRecord, Incident, RollCall
+
+    if all(_value(course, fields, name) == getattr(course, name) for name in SCHEDULE_FIELDS):
+        return None
+    if course.kind != Course.Kind.RECURRING or _value(course, fields, "kind") != Course.Kind.RECURRING:
+        return None
+    last_roll = max(filter(None, (
+        RollCall.objects.filter(course_id=course.pk).order_by("-date").values_list("date", flat=True).first(),
+        AttendanceRecord.objects.filter(course_id=course.pk, course_date__isnull=False)
+        .order_by("-course_date").values_list("course_date", flat=True).first())), default=None)
+    effective = max(today, last_roll + datetime.timedelta(days=1)) if last_roll is not None else today
+    calendar = calendars_for_years([course.school_year_id])[course.school_year_id]
+    proposed = Course(**{name: _value(course, fields, name) for name in SCHEDULE_FIELDS},
+                      school_year_id=course.school_year_id)
+    first = calendar.school_year.start
+    if _past(course, calendar, first, effective - datetime.timedelta(days=1)) == _past(
+            proposed, calendar, first, effective - datetime.timedelta(days=1)):
+        return None
+    before = Q(course_id=course.pk)
+    history = (last_roll is not None
+               or CourseChange.objects.filter(before, date__lt=effective).exists()
+               or AttendanceRecord.objects.filter(before).exists()
+               or Incident.objects.filter(before).exists())
+    return effective if history else None
+
+
+def split_course(course: Course, *, effective: datetime.date, fields: dict, relations: dict,
+                 by=None) -> Course | None:
+    """End `course` the day before `effective` and create its successor with `fields` (Course field values, by
+    object or `_id`) and `relations` (teachers, classes, groups: objects or ids) from `effective` on.
+
+    The changes of occurrences planned from `effective` on a day the successor is planned move to it; roll calls,
+    attendance records, incidents and earlier changes stay with the ended course, whose past weeks do not move.
+    The successor takes over the import key (the ended course keeps it as `<key>~<effective>`, which the
+    importers read as a floor for the successor's start). Returns the successor, or None when the new values leave
+    no day from `effective` on."""
+    last_day = effective - datetime.timedelta(days=1)
+    fields = dict(fields)
+    valid_until = fields.get("valid_until")
+    key = course.external_id
+    course.valid_until = last_day
+    if course.valid_from is not None and course.valid_from > last_day:
+        course.valid_from = last_day
+    if key:
+        course.external_id = f"{key[:KEY_KEEP]}~{effective.isoformat()}"
+    course.save()
+    if valid_until is not None and valid_until < effective:
+        return None
+    if fields.get("valid_from") is None or fields["valid_from"] < effective:
+        fields["valid_from"] = effective
+    for name in ("establishment", "establishment_id", "school_year", "school_year_id", "external_id", "source",
+                 "created_by", "created_by_id"):
+        fields.pop(name, None)
+    successor = Course.objects.create(establishment_id=course.establishment_id, school_year_id=course.school_year_id,
+                                      external_id=key, source=course.source, created_by=by or course.created_by,
+                                      **fields)
+    for name, items in relations.items():
+        getattr(successor, name).set(items)
+    calendar = calendars_for_years([course.school_year_id])[course.school_year_id]
+    moving = [pk for pk, day in CourseChange.objects.filter(course_id=course.pk, date__gte=effective)
+              .values_list("pk", "date") if occ.is_planned_on(successor, calendar, day)]
+    if moving:
+        CourseChange.objects.filter(pk__in=moving).update(course=successor, updated_at=timezone.now())
+    return successor
+
+
+KEY_KEEP = 84  # an import key (96 characters at most) kept on an ended course, before "~YYYY-MM-DD"
+
+
+def notice_snapshot(course_ids, *, today: datetime.date) -> dict[tuple[int, datetime.date], tuple]:
+    """What people see of these courses' occurrences from today to TIMETABLE_NOTIFY_DAYS days ahead:
+    {(course id, planned date): (what it looks like, (class ids, group ids, teacher ids))}."""
+    last = today + datetime.timedelta(days=_notice_days())
+    result = {}
+    for o in occurrences_of_courses(course_ids, today, last):
+        course = o.course
+        targets = (tuple(sorted(c.pk for c in course.classes.all())), tuple(sorted(g.pk for g in course.groups.all())),
+                   tuple(sorted(t.pk for t in course.teachers.all())))
+        looks = (o.day, o.start, o.end, o.status, o.room.pk if o.room is not None else None,
+                 tuple(sorted(t.pk for t in o.teachers)), o.label, o.is_exam)
+        result[(course.pk, o.date)] = (looks, targets, o.day)
+    return result
+
+
+@dataclass
+class NoticeDiff:
+    """The occurrences of the notice window that a course edit or an import changed."""
+
+    days: set[datetime.date] = field(default_factory=set)  # the days concerned (before and after)
+    course_ids: set[int] = field(default_factory=set)
+    class_ids: set[int] = field(default_factory=set)
+    group_ids: set[int] = field(default_factory=set)
+    teacher_ids: set[int] = field(default_factory=set)
+
+    def recipients(self, establishment_id: int) -> set[int]:
+        if not self.days:
+            return set()
+        return recipients_of_targets(establishment_id=establishment_id, class_ids=sorted(self.class_ids),
+                                     group_ids=sorted(self.group_ids), teacher_ids=sorted(self.teacher_ids))
+
+
+def notice_diff(before: dict, after: dict, *, renamed: dict[int, int] | None = None) -> NoticeDiff:
+    """Compare two snapshots (`notice_snapshot`); `renamed` maps an ended course to its successor (split_course),
+    so that an occurrence the successor holds unchanged is not a change."""
+    if renamed:
+        before = {(renamed.get(course_id, course_id), day): value for (course_id, day), value in before.items()}
+    diff = NoticeDiff()
+    for key in before.keys() | after.keys():
+        old, new = before.get(key), after.get(key)
+        if old is not None and new is not None and old[:2] == new[:2]:
+            continue
+        diff.course_ids.add(key[0])
+        for entry in (old, new):
+            if entry is not None:
+                classes, groups, teachers = entry[1]
+                diff.class_ids.update(classes)
+                diff.group_ids.update(groups)
+                diff.teacher_ids.update(teachers)
+                diff.teacher_ids.update(entry[0][5])  # replacement teachers too
+                diff.days.add(entry[2])
+    return diff
+
+
+def notify_course_edit(course: Course, diff: NoticeDiff, recipients: set[int], *, title: str,
+                       now: datetime.datetime | None) -> None:
+    """One notification per person for an edit or a deletion of a course (manual edits: per course)."""
+    from preau.notifications.services import notify
+
+    stamp = int((now or timezone.now()).timestamp() * 1000)
+    days = ", ".join(day_text(day) for day in sorted(diff.days))
+    notify(recipient_ids=recipients, kind="timetable", title=title,
+           body=f"Jours concernés dans les prochains jours : {days}.", url="/emploi-du-temps/",
+           establishment_id=course.establishment_id, source=f"course-edit:{course.pk}:{stamp}")
+
+
+def notify_import(*, establishment_id: int, diff: NoticeDiff, run_id) -> None:
+    """One notification per person and import run (`timetable-import:<run id>`), whatever the number of its
+    courses that changed within the notice window."""
+    from preau.notifications.services import notify
+
+    recipients = diff.recipients(establishment_id)
+    if not recipients:
+        return
+    days = ", ".join(day_text(day) for day in sorted(diff.days))
+    notify(recipient_ids=recipients, kind="timetable", title="Emploi du temps mis à jour",
+           body=f"L'emploi du temps importé change des cours des prochains jours : {days}.",
+           url="/emploi-du-temps/", establishment_id=establishment_id, source=f"timetable-import:{run_id}")
 
 
 # --- One occurrence -------------------------------------------------------------------------------------------

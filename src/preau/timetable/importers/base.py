@@ -26,6 +26,7 @@ from preau.directory.models import Establishment, Role, SchoolClass, SchoolYear,
 from preau.directory.usernames import fold
 from preau.imports.engine import DirectoryImporter, Rejected
 
+from .. import services
 from ..models import Course, CourseChange, Room
 from ..occurrences import is_school_day, school_weekdays, week_label
 from ..selectors import calendar_for
@@ -80,11 +81,31 @@ class TimetableImporter(DirectoryImporter):
         super().__init__(*args, **kwargs)
         self.school_year: SchoolYear | None = None
         self.current_establishment: Establishment | None = None
+        # Occurrences within the notice window before the run, the courses to compare after it (per establishment),
+        # and the courses split by a schedule change (ended -> successor): see notify_changes.
+        self._notice_before: dict = {}
+        self._notice_ids: dict[int, set[int]] = defaultdict(set)
+        self._renamed: dict[int, int] = {}
+        self._notice_pending: set[int] | None = None
 
     def run(self, paths):
         for path in paths:
             self.run_file(Path(path))
+        self.notify_changes()
         return self.report
+
+    def notify_changes(self) -> None:
+        """Tell pupils, guardians (TIMETABLE allowed) and teachers once per run (`timetable-import:<run id>`) when
+        the run changed occurrences from today to TIMETABLE_NOTIFY_DAYS days ahead. A dry run is rolled back, and
+        its notification with it."""
+        run = getattr(self.progress, "run", None)
+        run_id = run.pk if run is not None else f"{self.today.isoformat()}:{id(self)}"
+        after = services.notice_snapshot(set().union(*self._notice_ids.values()), today=self.today) \
+            if self._notice_ids else {}
+        for establishment_id, ids in self._notice_ids.items():
+            diff = services.notice_diff({k: v for k, v in self._notice_before.items() if k[0] in ids},
+                                        {k: v for k, v in after.items() if k[0] in ids}, renamed=self._renamed)
+            services.notify_import(establishment_id=establishment_id, diff=diff, run_id=run_id)
 
     def run_file(self, path: Path) -> None:
         raise NotImplementedError
@@ -138,7 +159,28 @@ class TimetableImporter(DirectoryImporter):
             "teachers", "classes", "groups")}
         self._listed: set[str] = set()
         self._kept_prefixes: set[str] = set()
+        # A course split by a schedule change keeps its key as "<key>~<day>": its successor never starts before.
+        self._floors: dict[str, datetime.date] = {}
+        self._ended_keys: set[str] = set()
+        for key in self._existing:
+            base, _sep, day = key.rpartition("~")
+            try:
+                self._floors[base] = max(self._floors.get(base, datetime.date.min), datetime.date.fromisoformat(day))
+            except ValueError:
+                continue
+            self._ended_keys.add(key)
+        self._notice_pending = {course.pk for course in self._existing.values()} - self._notice_ids[establishment.pk]
         return True
+
+    def before_change(self) -> None:
+        """Before the first write to the establishment's courses: what their occurrences of the notice window look
+        like (an unchanged re-import reads nothing more)."""
+        if self._notice_pending is None:
+            return
+        ids, self._notice_pending = self._notice_pending, None
+        self._notice_ids[self.current_establishment.pk].update(ids)
+        for key, value in services.notice_snapshot(ids, today=self.today).items():
+            self._notice_before.setdefault(key, value)
 
     def _load_rooms(self) -> None:
         rooms = Room.objects.filter(establishment=self.current_establishment)
@@ -333,18 +375,36 @@ class TimetableImporter(DirectoryImporter):
         }
         relations = {"teachers": {p.pk for p in data.teachers}, "classes": {c.pk for c in data.classes},
                      "groups": {g.pk for g in data.groups}}
+        floor = self._floors.get(data.key[:services.KEY_KEEP])
+        if floor is not None and (fields["valid_from"] is None or fields["valid_from"] < floor):
+            fields["valid_from"] = floor
         course = self._existing.get(data.key)
         self._listed.add(data.key)
         if course is None:
+            self.before_change()
             course = Course.objects.create(establishment=self.current_establishment, source=self.source,
                                            external_id=data.key, **fields)
             for name, ids in relations.items():
                 if ids:
                     getattr(course, name).set(ids)
             self._existing[data.key] = course
+            self._notice_ids[self.current_establishment.pk].add(course.pk)
             self.count("courses", "created")
             return course
         changed = [name for name, value in fields.items() if getattr(course, name) != value]
+        if changed or any({obj.pk for obj in getattr(course, name).all()} != ids for name, ids in relations.items()):
+            self.before_change()
+        effective = services.schedule_split_date(course, fields, today=self.today) \
+            if set(changed) & set(services.SCHEDULE_FIELDS) else None
+        if effective is not None:  # the past holds roll calls or changes: ended, and a successor from `effective`
+            successor = services.split_course(course, effective=effective, fields=fields, relations=relations)
+            self._existing.pop(data.key)
+            if successor is not None:
+                self._existing[data.key] = successor
+                self._renamed[course.pk] = successor.pk
+                self._notice_ids[self.current_establishment.pk].add(successor.pk)
+            self.count("courses", "updated")
+            return successor or course
         for name in changed:
             setattr(course, name, fields[name])
         if changed:
@@ -365,10 +425,12 @@ class TimetableImporter(DirectoryImporter):
         from preau.attendance.models import AttendanceRecord, Incident, RollCall
 
         gone = [course for key, course in self._existing.items()
-                if key not in self._listed and course.school_year_id == self.school_year.pk
+                if key not in self._listed and key not in self._ended_keys
+                and course.school_year_id == self.school_year.pk
                 and not any(key == prefix or key.startswith(prefix + "/") for prefix in self._kept_prefixes)]
         if not gone:
             return
+        self.before_change()
         ids = [course.pk for course in gone]
         history = set()
         for model, field_name in ((RollCall, "course_id"), (CourseChange, "course_id"),
