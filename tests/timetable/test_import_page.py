@@ -2,8 +2,6 @@
 timetable CSV, read the dry run's report, confirm it; everybody else is refused; runs of other establishments are
 out of reach."""
 
-import html
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -14,28 +12,16 @@ from preau.directory.testing import make_staff
 from preau.imports.models import ImportRun
 from preau.timetable.models import Course, Room
 
-from .fixtures_edt import edt_xml, prepare_directory, setup_calendar
+from . import test_import_runs as runs
+from .fixtures_edt import edt_xml
 
 pytestmark = pytest.mark.django_db
 
+# Shared with the runs' tests: the directory and calendar for the EDT fixtures, running the queued task at once.
+edt_world, run_tasks = runs.edt_world, runs.run_tasks
+CSV, text = runs.CSV, runs.text
+
 IMPORT = "/emploi-du-temps/import/"
-CSV = "jour;début;fin;matière;classes\nlundi;08:00;09:00;MATH;5A\n"
-
-
-@pytest.fixture
-def edt_world(world):
-    prepare_directory(world)
-    setup_calendar(world.one)
-    return world
-
-
-@pytest.fixture
-def run_tasks(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def edt_upload(**kwargs):
