@@ -288,3 +288,30 @@ def test_m9_a_justification_racing_another_is_refused_and_nothing_is_kept(one, m
                                       document=pdf_file(), now=TODAY)
     only = Justification.objects.get()
     assert only.submitted_by == one.father_b and list(only.records.all()) == [record]
+
+
+# --- M11: establishment exports ----------------------------------------------------------------------------------
+
+def test_m11_exports_leave_out_former_pupils_and_need_the_function_at_download(one):
+    from preau.attendance import exports
+    from preau.directory.models import Membership
+
+    b, b2 = one.pupil_b, one.pupil_b2
+    for pupil in (b, b2):
+        services.record_absence(pupil=pupil, starts_at=at(MONDAY, 8), ends_at=at(MONDAY, 10), by=one.cpe, now=TODAY)
+    Membership.objects.filter(user=b2, role="pupil").update(is_active=False)  # left the school
+    tokens = {}
+    for kind in ("counts", "records"):
+        token = exports.request_establishment_export(establishment=one.establishment, first_day=MONDAY,
+                                                     last_day=TODAY.date(), kind=kind, by=one.cpe)
+        exports.build_establishment_export(token=token, establishment_id=one.establishment.pk, user_id=one.cpe.pk,
+                                           first_day=MONDAY, last_day=TODAY.date(), kind=kind)
+        tokens[kind] = token
+    cpe = client_for(one.cpe)
+    for kind, token in tokens.items():
+        response = cpe.get(f"{API}/exports/{token}")
+        assert response.status_code == 200, kind
+        content = b"".join(response.streaming_content).decode("utf-8")
+        assert f";{b.first_name};" in content and f";{b2.first_name};" not in content, kind
+    Membership.objects.filter(user=one.cpe, role="staff").update(functions=[])  # no longer CPE
+    assert client_for(one.cpe).get(f"{API}/exports/{tokens['counts']}").status_code == 404

@@ -191,11 +191,12 @@ def build_establishment_export(*, token: str, establishment_id: int, user_id: in
 
     if not TOKEN_RE.match(token):
         raise ValueError("bad export token")
-    pupil_ids = list(Membership.objects.filter(establishment_id=establishment_id, role=Role.PUPIL)
+    # The establishment's pupils now (active memberships): a pupil who left is no longer exported.
+    pupil_ids = list(Membership.objects.filter(establishment_id=establishment_id, role=Role.PUPIL, is_active=True)
                      .values_list("user_id", flat=True))
     names = _class_names(pupil_ids, establishment_id)
     if kind == "records":
-        rows = record_rows(_records(establishment_id, first_day, last_day), names)
+        rows = record_rows(_records(establishment_id, first_day, last_day, pupil_ids), names)
     else:
         from preau.accounts.models import User
 
@@ -214,9 +215,21 @@ def build_establishment_export(*, token: str, establishment_id: int, user_id: in
     return name
 
 
+def export_establishment_id(*, user, token: str) -> int | None:
+    """The establishment of one of the user's export requests (its ATTENDANCE_EXPORTED audit event), or None."""
+    return (AuditEvent.objects.filter(action=AuditEvent.Action.ATTENDANCE_EXPORTED, actor_id=user.pk,
+                                      target="attendance.export", details__token=token)
+            .values_list("establishment_id", flat=True).first())
+
+
 def export_response(*, user, token: str) -> FileResponse:
-    """The requester's export file as a download; 404 for anyone else, an unknown or a not yet written file."""
+    """The requester's export file as a download, while they may still export their establishment's attendance
+    (someone who lost the CPE function in the 7 days the file is kept no longer downloads it); 404 for anyone
+    else, an unknown or a not yet written file."""
     if user is None or not getattr(user, "is_authenticated", False) or not TOKEN_RE.match(str(token or "")):
+        raise Http404
+    establishment_id = export_establishment_id(user=user, token=token)
+    if establishment_id is None or not policy.can_export_attendance(policy.actor_for(user), establishment_id):
         raise Http404
     path = _path(user.pk, token)
     if not default_storage.exists(path):
