@@ -146,11 +146,17 @@ def test_upload_checks_size_type_and_content(client, edt_world, run_tasks, setti
          "n'est pas un fichier texte"),
         ("timetable-csv", SimpleUploadedFile("edt.csv", b"\x00\x01\x02 binaire"), "n'est pas un fichier texte"),
         ("timetable-csv", SimpleUploadedFile("edt.csv", b""), "Le fichier soumis est vide."),
+        ("edt", SimpleUploadedFile("edt.xml", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), "n'est pas un document XML"),
         ("aaf", SimpleUploadedFile("edt.xml", edt_xml().encode()), "Sélectionnez un choix valide."),
     ]
     for kind, file, message in cases:
         response = upload(client, run_tasks, kind, file)
         assert response.status_code == 400 and message in text(response), (kind, message, text(response)[-3000:])
+    assert not ImportRun.objects.exists()
+    # A CSV in UTF-16 (with its BOM: NUL bytes, yet text) passes.
+    response = upload(client, run_tasks, "timetable-csv", SimpleUploadedFile("edt.csv", CSV.encode("utf-16")))
+    assert response.status_code == 302 and ImportRun.objects.get().status == ImportRun.Status.SUCCEEDED
+    ImportRun.objects.all().delete()
     settings.PREAU_IMPORT_MAX_BYTES = 100
     response = upload(client, run_tasks)
     assert response.status_code == 400 and "au-delà de la limite de 100" in text(response)

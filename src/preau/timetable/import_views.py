@@ -59,11 +59,12 @@ class TimetableImportForm(forms.Form):
             return data  # the service reports the extension
         head = upload.read(SNIFF_BYTES)
         upload.seek(0)
-        if head.startswith(ZIP_MAGIC) or (kind != "edt" and BINARY_RE.search(head)
-                                          and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
+        utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if head.startswith(ZIP_MAGIC) or (kind != "edt" and BINARY_RE.search(head) and not utf16):
             self.add_error("file", _("Ce fichier n'est pas un fichier texte (un classeur Excel ou un PDF ?) : "
                                      "enregistrez-le au format CSV ou faites l'export XML."))
-        elif kind == "edt" and head and not head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<"):
+        elif (kind == "edt" and head and not utf16
+              and not head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<")):
             self.add_error("file", _("Ce fichier n'est pas un document XML : choisissez l'export de l'emploi du temps "
                                      "(ExportEmploiDuTemps)."))
         return data
