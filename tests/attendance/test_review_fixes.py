@@ -315,3 +315,40 @@ def test_m11_exports_leave_out_former_pupils_and_need_the_function_at_download(o
         assert f";{b.first_name};" in content and f";{b2.first_name};" not in content, kind
     Membership.objects.filter(user=one.cpe, role="staff").update(functions=[])  # no longer CPE
     assert client_for(one.cpe).get(f"{API}/exports/{tokens['counts']}").status_code == 404
+
+
+# --- L13: the scoping is the policy's (no hand filters in views) ---------------------------------------------------
+
+def test_l13_policy_functions_scope_classes_exemption_pupils_and_reasons(world):
+    from django.http import Http404
+
+    from preau.access import policy
+
+    one, two = world.one, world.two
+    actor = policy.actor_for
+    assert set(policy.attendance_classes_visible_to(actor(one.teacher_a))) == {one.class_a}
+    assert set(policy.attendance_classes_visible_to(actor(one.cpe))) == {one.class_a, one.class_b}
+    assert not policy.attendance_classes_visible_to(actor(one.group_teacher)).exists()  # a group, not a class
+    assert not policy.attendance_classes_visible_to(actor(one.mother_b)).exists()
+    assert policy.can_read_attendance_class(actor(one.teacher_b), one.class_b)
+    assert not policy.can_read_attendance_class(actor(one.teacher_b), one.class_a)
+    with pytest.raises(Http404):
+        policy.access_attendance_class(actor(two.cpe), one.class_a.pk)
+    nurse_pupils = set(policy.exemption_pupils_visible_to(actor(one.nurse)))
+    assert {one.pupil_a, one.pupil_b, one.pupil_b2} <= nurse_pupils and two.pupil_a not in nurse_pupils
+    assert not policy.exemption_pupils_visible_to(actor(one.teacher_b)).exists()
+    assert policy.access_exemption_pupil(actor(one.nurse), one.pupil_b.pk) == one.pupil_b
+    with pytest.raises(Http404):
+        policy.access_exemption_pupil(actor(one.nurse), two.pupil_b.pk)
+    reason = services.reasons_for(one.establishment.pk).first()
+    assert policy.access_absence_reason(actor(one.cpe), reason.pk, one.establishment.pk) == reason
+    for person, establishment in ((two.cpe, two.establishment.pk), (one.teacher_a, one.establishment.pk),
+                                  (one.cpe, two.establishment.pk)):
+        with pytest.raises(Http404):
+            policy.access_absence_reason(actor(person), reason.pk, establishment)
+    # the pages and the API answer alike
+    assert client_for(one.teacher_a).get(f"/vie-scolaire/classe/{one.class_b.pk}/").status_code == 404
+    assert client_for(one.teacher_b).get(f"{API}/classes/{one.class_b.pk}/counts").status_code == 200
+    assert client_for(one.cpe).put(f"{API}/reasons/{reason.pk}", {"establishment_id": two.establishment.pk,
+                                                                 "label": "x"},
+                                   content_type="application/json").status_code == 404

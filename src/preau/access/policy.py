@@ -1214,6 +1214,16 @@ def attendance_classes_visible_to(actor: Actor | None, establishment_id: int | N
     return queryset
 
 
+def can_read_attendance_class(actor: Actor | None, school_class) -> bool:
+    """`attendance_classes_visible_to` for one class, without a query."""
+    if actor is None or school_class is None:
+        return False
+    if can_manage_attendance(actor, school_class.establishment_id):
+        return True
+    return (school_class.pk in actor.taught[0]
+            and Role.TEACHER in actor.roles_in(school_class.establishment_id))
+
+
 def access_attendance_class(actor: Actor | None, class_id) -> SchoolClass:
     return _access_in(attendance_classes_visible_to(actor).select_related("school_year", "establishment"), class_id)
 

@@ -66,16 +66,6 @@ def _pupils_of(actor, establishment):
             .distinct().order_by("last_name", "first_name", "pk"))
 
 
-def _exemption_pupils(actor, establishment):
-    """The pupils an exemption may be recorded for: every pupil of the establishment, for those the policy lets
-    record exemptions there (vie scolaire, leadership, the nurse, who reads no other attendance data)."""
-    if not policy.can_record_exemption(actor, establishment.pk):
-        return User.objects.none()
-    return (User.objects.filter(is_active=True, memberships__establishment_id=establishment.pk,
-                                memberships__role=Role.PUPIL, memberships__is_active=True)
-            .distinct().order_by("last_name", "first_name", "pk"))
-
-
 def _grouped_by_class(field, pupils, establishment) -> None:
     """Offer a form field's pupils grouped by class (optgroups), in one query; the field still validates against
     its queryset."""
@@ -313,7 +303,8 @@ def exemptions(request):
         return elsewhere
     recorder = policy.can_record_exemption(actor, establishment.pk)
     form, school_class, pupil = _filters(request, actor, establishment,
-                                         _exemption_pupils(actor, establishment) if recorder else None)
+                                         policy.exemption_pupils_visible_to(actor, establishment.pk)
+                                         if recorder else None)
     rows = _filtered(policy.exemptions_visible_to(actor).filter(establishment_id=establishment.pk),
                      school_class, pupil)
     rows = rows.select_related("pupil", "subject", "created_by").order_by("-first_day", "-pk")
@@ -336,7 +327,7 @@ def exemption_new(request):
     establishment, elsewhere = _establishment_for(request, policy.can_record_exemption)
     if elsewhere:
         return elsewhere
-    pupils = _exemption_pupils(actor, establishment)
+    pupils = policy.exemption_pupils_visible_to(actor, establishment.pk)
     subjects = Subject.objects.filter(establishment_id=establishment.pk).order_by("label")
     posted = request.method == "POST"
     chosen = None if posted else _chosen_pupil(request, pupils)

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from preau.access import policy
 from preau.core import context
 from preau.directory.admin_views import apply_errors
-from preau.directory.models import ClassEnrolment, Period, Role, SchoolClass
+from preau.directory.models import ClassEnrolment, Period, Role
 from preau.timetable import selectors as timetable
 
 from . import exports, selectors, services
@@ -342,7 +342,7 @@ def pupil(request, pupil_id):
         "pupil": subject, "school_class": school_class, "establishment": establishment,
         "periods": periods, "period": period, "summary": summary, "is_manager": manager, "period_rows": period_rows,
         "class_url": reverse("attendance:class_counts", args=[school_class.pk])
-        if _can_read_class(actor, school_class) else None,
+        if policy.can_read_attendance_class(actor, school_class) else None,
     })
 
 
@@ -370,20 +370,6 @@ def _pupil_actions(actor, pupil, establishment, manager: bool) -> list[dict]:
 
 # --- Classes: counts and exports ------------------------------------------------------------------------------
 
-def _can_read_class(actor, school_class) -> bool:
-    """Vie scolaire of the class's establishment, and the teachers of the class (a whole-class table; a group's
-    teacher sees their pupils on each pupil's page)."""
-    return policy.can_manage_attendance(actor, school_class.establishment_id) or school_class.pk in actor.taught[0]
-
-
-def _access_class(actor, class_id) -> SchoolClass:
-    school_class = (SchoolClass.objects.select_related("school_year", "establishment")
-                    .filter(pk=class_id, establishment_id__in=sorted(actor.establishment_ids())).first())
-    if school_class is None or not _can_read_class(actor, school_class):
-        raise Http404
-    return school_class
-
-
 @login_required
 @never_cache
 @require_GET
@@ -392,10 +378,9 @@ def classes(request):
     establishment = context.establishment(request)
     if establishment is None or not actor.roles_in(establishment.pk) & WORKING_ROLES:
         raise Http404
-    queryset = SchoolClass.objects.filter(school_year__establishment_id=establishment.pk,
-                                          school_year__is_current=True).order_by("label")
-    if not policy.can_manage_attendance(actor, establishment.pk):
-        queryset = queryset.filter(pk__in=sorted(actor.taught[0]))
+    # Vie scolaire: every class; a teacher: the classes they teach (policy.attendance_classes_visible_to).
+    queryset = (policy.attendance_classes_visible_to(actor, establishment.pk)
+                .filter(school_year__is_current=True).order_by("label"))
     manager = policy.can_export_attendance(actor, establishment.pk)
     export_form = None
     if manager:
@@ -420,7 +405,7 @@ def _class_period(request, school_class):
 @require_GET
 def class_counts(request, class_id):
     actor = request.actor
-    school_class = _access_class(actor, class_id)
+    school_class = policy.access_attendance_class(actor, class_id)
     periods, period = _class_period(request, school_class)
     rows, rate = selectors.class_rates(school_class, period.start, period.end)
     establishment_id = school_class.establishment_id
@@ -437,7 +422,7 @@ def class_counts(request, class_id):
 @require_GET
 def class_export(request, class_id):
     actor = request.actor
-    school_class = _access_class(actor, class_id)
+    school_class = policy.access_attendance_class(actor, class_id)
     if not policy.can_export_attendance(actor, school_class.establishment_id):
         raise Http404
     _periods, period = _class_period(request, school_class)

@@ -14,7 +14,6 @@ from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from preau.access import policy
-from preau.accounts.models import User
 from preau.attendance import exports, halfdays, selectors, services
 from preau.attendance.models import (
     AbsenceReason,
@@ -514,20 +513,6 @@ def _visible_pupil(actor, pupil_id):
     return policy.access_attendance_pupil(actor, pupil_id)
 
 
-def _exemption_pupil(actor, pupil_id):
-    """A pupil whose attendance the actor reads, or (the nurse) a pupil of an establishment where they record
-    exemptions."""
-    try:
-        return _visible_pupil(actor, pupil_id)
-    except Http404:
-        establishments = actor.establishments_with_functions(policy.EXEMPTION_RECORDER_FUNCTIONS)
-        pupil = User.objects.filter(pk=pupil_id, is_active=True, memberships__role=Role.PUPIL,
-                                    memberships__establishment_id__in=sorted(establishments)).first()
-        if pupil is None:
-            raise
-        return pupil
-
-
 # --- Roll calls -------------------------------------------------------------------------------------------------
 
 @router.get("/attendance/roll-calls/mine", response=responses(MyRollCallList), summary="Mes appels du jour")
@@ -595,9 +580,7 @@ def create_reason(request, data: ReasonIn):
             summary="Modifier un motif (ou le désactiver)")
 def update_reason(request, reason_id: int, data: ReasonIn):
     establishment = _managed_establishment(request.actor, data.establishment_id)
-    reason = AbsenceReason.objects.filter(pk=reason_id, establishment_id=establishment.pk).first()
-    if reason is None:
-        raise Http404
+    reason = policy.access_absence_reason(request.actor, reason_id, establishment.pk)
     reason = _run(lambda: services.save_reason(
         establishment_id=establishment.pk, by=request.user, label=data.label, code=data.code,
         justifies=data.justifies, offered_to_families=data.offered_to_families, position=data.position,
@@ -864,7 +847,7 @@ def create_exemption(request, pupil_id: Annotated[int, Form(ge=1, le=MAX_DB_INT)
                      document: Annotated[UploadedFile | None, File(description="Certificat : PDF, JPEG ou PNG, "
                                                                                "5 Mo au plus.")] = None):
     """Vie scolaire, leadership or the nurse. The family is notified."""
-    pupil = _exemption_pupil(request.actor, pupil_id)
+    pupil = policy.access_exemption_pupil(request.actor, pupil_id)
     exemption = _run(lambda: services.record_exemption(
         pupil=pupil, first_day=first_day, last_day=last_day, subject=subject_id, must_attend=must_attend,
         comment=comment, document=document, by=request.user, request=request))
@@ -939,23 +922,12 @@ def pupil_counts(request, pupil_id: int, first: datetime.date | None = None, las
     return {"pupil": _person(pupil), "first_day": first, "last_day": last, "counts": counts, "periods": periods}
 
 
-def _readable_class(actor, class_id):
-    """A class whose counts the actor reads: vie scolaire of its establishment, its teachers."""
-    school_class = policy.access_class(actor, class_id)
-    if policy.can_manage_attendance(actor, school_class.establishment_id):
-        return school_class
-    classes, _groups = actor.taught
-    if school_class.pk in classes and Role.TEACHER in actor.roles_in(school_class.establishment_id):
-        return school_class
-    raise Http404
-
-
 @router.get("/attendance/classes/{class_id}/counts", response=responses(ClassCountsOut, BAD_REQUEST, NOT_FOUND),
             summary="Décomptes et taux d'absentéisme d'une classe")
 def class_counts(request, class_id: int, first: datetime.date | None = None, last: datetime.date | None = None):
     """Rate = missed half-days / (pupils × school half-days of the period); school half-days = 2 × school days
     of the calendar (docs/attendance.md). Vie scolaire and the class's teachers."""
-    school_class = _readable_class(request.actor, class_id)
+    school_class = policy.access_attendance_class(request.actor, class_id)  # vie scolaire, the class's teachers
     first, last = _period(first, last, school_class.school_year)
     rows, rate = selectors.class_rates(school_class, first, last)
     _log_reads(request, [row["pupil"] for row in rows], school_class.establishment_id)
@@ -970,7 +942,7 @@ def class_counts(request, class_id: int, first: datetime.date | None = None, las
 def class_export(request, class_id: int, kind: ExportKind = "counts", first: datetime.date | None = None,
                  last: datetime.date | None = None):
     """CSV for Excel (UTF-8 with BOM, `;`), streamed: half-day counts per pupil or the list of records."""
-    school_class = _readable_class(request.actor, class_id)
+    school_class = policy.access_attendance_class(request.actor, class_id)
     first, last = _period(first, last, school_class.school_year)
     return _run(lambda: exports.class_csv_response(school_class=school_class, first_day=first, last_day=last,
                                                    kind=kind, by=request.user, request=request))
