@@ -230,12 +230,12 @@ def test_class_counts_dashboard_and_exports(world, course_b, on_monday, django_c
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     text = b"".join(csv.streaming_content).decode("utf-8")
     assert text.startswith("\ufeffNom;Prénom;Classe;Type") and "Martin;Léa;5e B;Absence;05/10/2026;08:00" in text
-    assert client_for(one.teacher_b).get(f"{API}/classes/{one.class_b.pk}/export").status_code == 403
+    assert client_for(one.teacher_b).get(f"{API}/classes/{one.class_b.pk}/export").status_code == 404
     dash = cpe.get(f"{API}/dashboard", {"establishment": one.establishment.pk}).json()
     assert [r["pupil"]["id"] for r in dash["absent_now"]] == [one.pupil_b.pk]
     assert dash["unjustified_count"] == 1
     assert client_for(one.teacher_b).get(f"{API}/dashboard",
-                                         {"establishment": one.establishment.pk}).status_code == 403
+                                         {"establishment": one.establishment.pk}).status_code == 404
     assert client_for(world.two.cpe).get(f"{API}/dashboard",
                                          {"establishment": one.establishment.pk}).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):

@@ -99,7 +99,7 @@ def test_incidents_are_read_by_vie_scolaire_and_their_reporter_only(one, world, 
         response = client.get(INCIDENTS)
         assert response.status_code == 302 and response.url == "/vie-scolaire/famille/"
     client.force_login(one.ent_admin)
-    assert client.get(INCIDENTS).status_code == 403
+    assert client.get(INCIDENTS).status_code == 404
 
 
 # --- Punishments --------------------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_vie_scolaire_records_an_exemption_with_its_certificate(one, world, clie
         client.force_login(user)
         assert client.get(download_url).status_code == 404, user.username
     client.force_login(one.teacher_b)
-    assert client.get(f"{EXEMPTIONS}nouvelle/").status_code == 403
+    assert client.get(f"{EXEMPTIONS}nouvelle/").status_code == 404
     client.force_login(one.nurse)  # records exemptions, reads no other attendance data
     page = text(client.get(f"{EXEMPTIONS}?eleve={one.pupil_b.pk}"))
     assert "Entorse" in page and f'<option value="{one.pupil_b.pk}" selected>' in page
@@ -273,9 +273,9 @@ def test_exit_regime_set_by_vie_scolaire_seen_by_the_family(one, client):
     client.force_login(one.mother_b)
     page = main(client.get(family_url(one.pupil_b)))
     assert "Externe" in page and "Rentre déjeuner" in page
-    assert client.get(exit_url(one.pupil_b)).status_code == 403
+    assert client.get(exit_url(one.pupil_b)).status_code == 404
     client.force_login(one.teacher_b)
-    assert client.get(exit_url(one.pupil_b)).status_code == 403
+    assert client.get(exit_url(one.pupil_b)).status_code == 404
     client.force_login(one.teacher_a)
     assert client.get(exit_url(one.pupil_b)).status_code == 404
 

@@ -212,7 +212,7 @@ def test_the_queue_is_vie_scolaires(one, world, lea_absent, client):
     item = Justification.objects.get()
     for user in (one.mother_b, one.teacher_b, one.nurse, one.pupil_b):
         client.force_login(user)
-        assert client.get(QUEUE_URL).status_code == 403, user.username
+        assert client.get(QUEUE_URL).status_code == 404, user.username
     for user in (one.mother_b, one.teacher_b, world.two.cpe):
         client.force_login(user)
         assert client.get(justification_url(item)).status_code == 404, user.username

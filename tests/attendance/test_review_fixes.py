@@ -352,3 +352,20 @@ def test_l13_policy_functions_scope_classes_exemption_pupils_and_reasons(world):
     assert client_for(one.cpe).put(f"{API}/reasons/{reason.pk}", {"establishment_id": two.establishment.pk,
                                                                  "label": "x"},
                                    content_type="application/json").status_code == 404
+
+
+# --- L14: 404 on every attendance data screen ----------------------------------------------------------------------
+
+def test_l14_data_screens_answer_404_to_whoever_may_not_use_them(one):
+    for user in (one.teacher_b, one.nurse, one.mother_b):
+        assert client_for(user).get("/vie-scolaire/justifications/").status_code == 404, user
+    teacher = client_for(one.teacher_b)  # sees Léa, not her exit regime form
+    assert teacher.get(f"/vie-scolaire/regime-de-sortie/{one.pupil_b.pk}/").status_code == 404
+    assert client_for(one.ent_admin).get("/vie-scolaire/punitions/").status_code == 404
+    assert client_for(one.secretary).get("/vie-scolaire/famille/").status_code == 404
+    assert teacher.get(f"{API}/dashboard", {"establishment": one.establishment.pk}).status_code == 404
+    assert teacher.get(f"{API}/classes/{one.class_b.pk}/export").status_code == 404
+    assert teacher.post(f"{API}/reasons", {"establishment_id": one.establishment.pk, "label": "Piscine"},
+                        content_type="application/json").status_code == 404
+    # an action refused on something the actor sees stays 403
+    assert client_for(one.pupil_b).get(f"/vie-scolaire/famille/{one.pupil_b.pk}/justifier/").status_code == 403

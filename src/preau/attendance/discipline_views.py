@@ -48,14 +48,15 @@ FAMILY_ROLES = {Role.PUPIL, Role.GUARDIAN}
 
 def _establishment_for(request, allowed):
     """The current establishment when `allowed(actor, establishment_id)`; pupils and guardians go to their family
-    page (where they see their own punishments and exemptions); anyone else: 403."""
+    page (where they see their own punishments and exemptions); anyone else: 404, as for every attendance data
+    screen."""
     actor = request.actor
     establishment = context.establishment(request)
     if establishment is not None and allowed(actor, establishment.pk):
         return establishment, None
     if establishment is not None and actor.roles_in(establishment.pk) <= FAMILY_ROLES:
         return None, redirect("attendance:family")
-    raise PermissionDenied
+    raise Http404
 
 
 def _pupils_of(actor, establishment):
@@ -372,7 +373,7 @@ def exit_regime(request, pupil_id: int):
         raise Http404
     year = enrolment.school_class.school_year
     if not policy.can_manage_attendance(actor, year.establishment_id):
-        raise PermissionDenied
+        raise Http404  # the family reads it on its page, teachers not at all
     current = policy.exit_regimes_visible_to(actor).filter(pupil_id=pupil.pk, school_year=year).first()
     posted = request.method == "POST"
     initial = None

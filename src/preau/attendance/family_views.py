@@ -8,7 +8,9 @@
   comment and document (`justification_document`, a download, never inline), accept or refuse with a comment.
 
 Views parse, ask `preau.access.policy` (every list below is one of its scoped querysets), call
-`preau.attendance.services`, render. Missing and forbidden answer 404; a screen a role never uses, 403.
+`preau.attendance.services`, render. Missing and forbidden answer 404, screens a role never uses included (the
+queue for a family, the family page for staff without children); 403 only for an action refused on something the
+actor sees (a guardian without parental authority justifying).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def family(request):
     if actor.has_role(Role.GUARDIAN):
         # Every link denies attendance: nothing to show, and no child named.
         return render(request, "attendance/family/none.html")
-    raise PermissionDenied
+    raise Http404
 
 
 @login_required
@@ -245,10 +247,10 @@ QUEUE_STATES = {"a-examiner": Justification.State.PENDING, "acceptees": Justific
 
 
 def managing_establishment(request):
-    """The current establishment, when the actor follows its attendance (CPE, vie scolaire, leadership); else 403."""
+    """The current establishment, when the actor follows its attendance (CPE, vie scolaire, leadership); else 404."""
     establishment = context.establishment(request)
     if establishment is None or not policy.can_manage_attendance(request.actor, establishment.pk):
-        raise PermissionDenied
+        raise Http404
     return establishment
 
 

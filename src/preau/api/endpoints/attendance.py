@@ -450,9 +450,11 @@ def _own_establishment(actor, establishment_id):
 
 
 def _managed_establishment(actor, establishment_id):
+    """An establishment whose vie scolaire the actor is; 404 otherwise (its attendance data does not exist for
+    them), as on the pages."""
     establishment = _own_establishment(actor, establishment_id)
     if not policy.can_manage_attendance(actor, establishment.pk):
-        raise api_error(403, "Réservé à la vie scolaire de l'établissement.")
+        raise Http404
     return establishment
 
 
@@ -943,6 +945,8 @@ def class_export(request, class_id: int, kind: ExportKind = "counts", first: dat
                  last: datetime.date | None = None):
     """CSV for Excel (UTF-8 with BOM, `;`), streamed: half-day counts per pupil or the list of records."""
     school_class = policy.access_attendance_class(request.actor, class_id)
+    if not policy.can_export_attendance(request.actor, school_class.establishment_id):
+        raise Http404  # the class's teachers read its counts, never its export (as on the page)
     first, last = _period(first, last, school_class.school_year)
     return _run(lambda: exports.class_csv_response(school_class=school_class, first_day=first, last_day=last,
                                                    kind=kind, by=request.user, request=request))
