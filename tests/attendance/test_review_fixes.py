@@ -369,3 +369,17 @@ def test_l14_data_screens_answer_404_to_whoever_may_not_use_them(one):
                         content_type="application/json").status_code == 404
     # an action refused on something the actor sees stays 403
     assert client_for(one.pupil_b).get(f"/vie-scolaire/famille/{one.pupil_b.pk}/justifier/").status_code == 403
+
+
+# --- L15: no dead code ---------------------------------------------------------------------------------------------
+
+def test_l15_no_import_guard_and_no_unused_duplicate():
+    import inspect
+
+    from django.urls import reverse
+
+    from preau.attendance import urls
+
+    assert "ModuleNotFoundError" not in inspect.getsource(urls)
+    assert reverse("attendance:family") == "/vie-scolaire/famille/"
+    assert not hasattr(services, "justifiable_records")  # family_views._justifiable_records is the one used

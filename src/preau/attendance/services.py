@@ -773,11 +773,6 @@ def delete_record(*, record: AttendanceRecord, by, request=None) -> None:
 JUSTIFIABLE_STATES = (State.UNJUSTIFIED, State.REFUSED)
 
 
-def justifiable_records(pupil):
-    """A pupil's records a family may still justify (not justified, not awaiting a decision)."""
-    return AttendanceRecord.objects.filter(pupil_id=pupil.pk, state__in=JUSTIFIABLE_STATES).order_by("-starts_at")
-
-
 def submit_justification(*, pupil, records, reason, by, comment: str = "", document=None, now=None,
                          request=None) -> Justification:
     """A guardian with parental authority (or vie scolaire) justifies records of a pupil not yet justified: a

@@ -17,15 +17,9 @@ urlpatterns = [
 ]
 
 # The family, justification and discipline pages (attendance/family_urls.py) share the namespace.
-try:
-    from . import family_urls
-except ModuleNotFoundError as error:  # pragma: no cover - before those pages exist
-    if error.name != f"{__package__}.family_urls":
-        raise
-    family_urls = None
+from . import family_urls  # noqa: E402
 
-if family_urls is not None:
-    urlpatterns += family_urls.urlpatterns
+urlpatterns += family_urls.urlpatterns
 
 # Vie scolaire's management pages and the family's « Signaler une absence » (attendance/manage_urls.py).
 from . import manage_urls  # noqa: E402
