@@ -383,3 +383,35 @@ def test_l15_no_import_guard_and_no_unused_duplicate():
     assert "ModuleNotFoundError" not in inspect.getsource(urls)
     assert reverse("attendance:family") == "/vie-scolaire/famille/"
     assert not hasattr(services, "justifiable_records")  # family_views._justifiable_records is the one used
+
+
+# --- L16: the pages' choices are selectors -------------------------------------------------------------------------
+
+def test_l16_period_and_pupil_choices_are_selectors(world):
+    from preau.attendance import selectors
+    from preau.directory.models import Period
+
+    one = world.one
+    periods = selectors.periods_of(one.year)
+    first, second = periods[0], periods[1]
+    assert selectors.choose_period(periods, str(second.index), first.start) == second
+    assert selectors.choose_period(periods, "99", second.start) == second  # today's
+    assert selectors.choose_period(periods, None, periods[-1].end + datetime.timedelta(days=3)) == periods[-1]
+    assert selectors.current_period(one.establishment.pk, first.start) == first
+    assert selectors.current_period(one.establishment.pk, periods[-1].end + datetime.timedelta(days=60)) is None
+    assert Period.objects.filter(school_year=one.year).count() == len(periods)
+    pupils = services_pupils(one)
+    assert selectors.search_pupils(pupils, one.pupil_b.last_name[:3].lower() + " " + one.pupil_b.first_name) == [
+        one.pupil_b]
+    assert selectors.search_pupils(pupils, "", chosen=one.pupil_a) == [one.pupil_a]
+    assert selectors.pupil_in(pupils, str(one.pupil_b.pk)) == one.pupil_b
+    assert selectors.pupil_in(pupils, "abc") is None and selectors.pupil_in(pupils, "9" * 30) is None
+    assert selectors.pupil_in(pupils, str(world.two.pupil_b.pk)) is None  # outside the scoped queryset
+
+
+def services_pupils(school):
+    from preau.access import policy
+
+    return (policy.attendance_pupils_visible_to(policy.actor_for(school.cpe))
+            .filter(memberships__establishment_id=school.establishment.pk).distinct()
+            .order_by("last_name", "first_name", "pk"))

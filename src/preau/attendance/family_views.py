@@ -162,25 +162,11 @@ def family_child(request, pupil_id: int):
     return _family_page(request, pupil, _family_children(request.actor))
 
 
-def _chosen_period(request, periods):
-    wanted = request.GET.get("periode", "")
-    for period in periods:
-        if str(period.index) == wanted:
-            return period
-    today = timezone.localdate()
-    for period in periods:
-        if period.start <= today <= period.end:
-            return period
-    if periods and today > periods[-1].end:
-        return periods[-1]
-    return periods[0] if periods else None
-
-
 def _family_page(request, pupil, children):
     actor = request.actor
     year = selectors.pupil_year(pupil)
     periods = selectors.periods_of(year) if year is not None else []
-    period = _chosen_period(request, periods)
+    period = selectors.choose_period(periods, request.GET.get("periode"), timezone.localdate())
     summary = selectors.pupil_summary(pupil, period)  # the pupil is the actor's own or their child (asked above)
     can_justify = policy.can_justify(actor, pupil)
     records = summary["records"]

@@ -271,6 +271,47 @@ def class_rates(school_class, first_day: datetime.date, last_day: datetime.date)
     return rows, rate
 
 
+def choose_period(periods: list[Period], wanted: str | int | None, today: datetime.date) -> Period | None:
+    """The period of `periods` whose index is `wanted` (?periode=); else the one containing today; after the year's
+    end its last one; else the first (None without periods)."""
+    wanted = str(wanted or "")
+    for period in periods:
+        if str(period.index) == wanted:
+            return period
+    for period in periods:
+        if period.start <= today <= period.end:
+            return period
+    if periods and today > periods[-1].end:
+        return periods[-1]
+    return periods[0] if periods else None
+
+
+def current_period(establishment_id: int, today: datetime.date) -> Period | None:
+    """The period (trimester, semester) of the establishment's current school year containing `today`."""
+    return (Period.objects.filter(school_year__establishment_id=establishment_id, school_year__is_current=True,
+                                  start__lte=today, end__gte=today).order_by("index").first())
+
+
+def pupil_in(pupils, pupil_id) -> User | None:
+    """The pupil of a (scoped) queryset with this id (a query-string value), or None."""
+    value = str(pupil_id or "")
+    return pupils.filter(pk=int(value)).first() if value.isdigit() and len(value) < 12 else None
+
+
+def search_pupils(pupils, query: str = "", *, chosen=None, limit: int = 20) -> list[User]:
+    """Pupils of a queryset (already scoped by the policy) whose first or last name contains every word of `query`
+    (four words at most), `limit` at most; the `chosen` pupil first when not among them."""
+    results = []
+    if query:
+        queryset = pupils
+        for word in query.split()[:4]:
+            queryset = queryset.filter(Q(last_name__icontains=word) | Q(first_name__icontains=word))
+        results = list(queryset[:limit])
+    if chosen is not None and all(p.pk != chosen.pk for p in results):
+        results.insert(0, chosen)
+    return results
+
+
 def periods_of(school_year) -> list[Period]:
     return list(Period.objects.filter(school_year_id=school_year.pk).order_by("index"))
 

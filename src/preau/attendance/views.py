@@ -20,7 +20,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -33,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from preau.access import policy
 from preau.core import context
 from preau.directory.admin_views import apply_errors
-from preau.directory.models import ClassEnrolment, Period, Role
+from preau.directory.models import ClassEnrolment, Role
 from preau.timetable import selectors as timetable
 
 from . import exports, selectors, services
@@ -238,12 +237,6 @@ def _pupils_of_establishment(actor, establishment):
             .distinct().order_by("last_name", "first_name", "pk"))
 
 
-def _search(queryset, text: str):
-    for word in text.split()[:4]:
-        queryset = queryset.filter(Q(last_name__icontains=word) | Q(first_name__icontains=word))
-    return queryset
-
-
 RECORDED = {
     "absence": gettext_lazy("Absence enregistrée pour %(name)s."),
     "late": gettext_lazy("Retard enregistré pour %(name)s."),
@@ -280,12 +273,8 @@ def record_absence(request):
     if posted:
         chosen = form.cleaned_data.get("pupil") if hasattr(form, "cleaned_data") else None
     else:
-        chosen_id = request.GET.get("eleve")
-        if chosen_id and chosen_id.isdigit():
-            chosen = visible.filter(pk=int(chosen_id)).first()
-    results = list(_search(visible, query)[:SEARCH_RESULTS]) if query else []
-    if chosen is not None and all(p.pk != chosen.pk for p in results):
-        results.insert(0, chosen)
+        chosen = selectors.pupil_in(visible, request.GET.get("eleve"))
+    results = selectors.search_pupils(visible, query, chosen=chosen, limit=SEARCH_RESULTS)
     return render(request, "attendance/record_absence.html", {
         "form": form, "establishment": establishment, "query": query, "results": results,
         "chosen_id": chosen.pk if chosen is not None else None,
@@ -306,14 +295,8 @@ def _current_enrolment(pupil):
 
 
 def _chosen_period(request, school_year, today):
-    periods = list(Period.objects.filter(school_year_id=school_year.pk).order_by("index"))
-    chosen = request.GET.get("periode")
-    period = None
-    if chosen and chosen.isdigit():
-        period = next((p for p in periods if p.index == int(chosen)), None)
-    if period is None:
-        period = next((p for p in periods if p.start <= today <= p.end), periods[0] if periods else None)
-    return periods, period
+    periods = selectors.periods_of(school_year)
+    return periods, selectors.choose_period(periods, request.GET.get("periode"), today)
 
 
 @login_required
@@ -384,9 +367,7 @@ def classes(request):
     manager = policy.can_export_attendance(actor, establishment.pk)
     export_form = None
     if manager:
-        period = next((p for p in Period.objects.filter(school_year__establishment_id=establishment.pk,
-                                                        school_year__is_current=True).order_by("index")
-                       if p.start <= timezone.localdate() <= p.end), None)
+        period = selectors.current_period(establishment.pk, timezone.localdate())
         export_form = ExportForm(initial={"first_day": period.start if period else None,
                                           "last_day": period.end if period else None, "kind": "counts"})
     return render(request, "attendance/classes.html", {"classes": list(queryset), "establishment": establishment,
