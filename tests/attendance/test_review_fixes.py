@@ -415,3 +415,19 @@ def services_pupils(school):
     return (policy.attendance_pupils_visible_to(policy.actor_for(school.cpe))
             .filter(memberships__establishment_id=school.establishment.pk).distinct()
             .order_by("last_name", "first_name", "pk"))
+
+
+# --- L17: the docs say what the code does -------------------------------------------------------------------------
+
+def test_l17_docs_and_docstrings_match_the_code():
+    from pathlib import Path
+
+    from preau.attendance import family_views
+
+    root = Path(__file__).resolve().parents[2]
+    domain = (root / "docs" / "attendance.md").read_text()
+    pages = (root / "docs" / "attendance-pages.md").read_text()
+    assert "vie scolaire edits\n  its record" not in domain and "attendance:record_edit" in domain
+    assert "never the pupil's teachers" in family_views.justification_document.__doc__
+    assert "the pupil's teachers) |" not in pages  # the document row no longer names them as readers
+    assert "(403 otherwise)" not in pages
