@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from preau.audit.models import AuditEvent
 from preau.audit.services import record
@@ -523,7 +524,19 @@ def update_course(course: Course, *, by=None, request=None, now: datetime.dateti
 
 def delete_course(course: Course, *, by=None, request=None, now: datetime.datetime | None = None) -> None:
     """Delete a course and the changes of its occurrences. Its occurrences within the notice window are notified
-    as cancelled (pupils, guardians allowed TIMETABLE, teachers)."""
+    as cancelled (pupils, guardians allowed TIMETABLE, teachers).
+
+    A course whose roll was taken, or that attendance records point to, is never deleted (its roll calls would go
+    with it): a ValidationError says to end it (recurring) or cancel it (one-off) instead."""
+    from preau.attendance.models import AttendanceRecord, RollCall
+
+    if (RollCall.objects.filter(course_id=course.pk).exists()
+            or AttendanceRecord.objects.filter(course_id=course.pk).exists()):
+        if course.kind == Course.Kind.RECURRING:
+            raise ValidationError(_("L'appel de ce cours a déjà été fait : il ne peut pas être supprimé. Donnez-lui "
+                                    "plutôt une date de fin (« jusqu'au ») ; ses appels passés sont conservés."))
+        raise ValidationError(_("L'appel de ce cours a déjà été fait : il ne peut pas être supprimé. Annulez-le "
+                                "plutôt ; son appel est conservé."))
     with transaction.atomic():
         if course.kind != Course.Kind.RECURRING and course.date is not None and _within_notice(now, course.date):
             recipients = recipients_of_course(course) - ({by.pk} if by is not None else set())

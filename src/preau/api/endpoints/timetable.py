@@ -622,13 +622,16 @@ def update_course(request, course_id: int, data: CourseIn):
     return {**course_out(_fetched_course(saved.course.pk)), "warnings": saved.warnings}
 
 
-@router.delete("/timetable/courses/{course_id}", response=responses(DeletedOut, FORBIDDEN, NOT_FOUND),
+@router.delete("/timetable/courses/{course_id}", response=responses(DeletedOut, BAD_REQUEST, FORBIDDEN, NOT_FOUND),
                summary="Supprimer un cours")
 def delete_course(request, course_id: int):
     actor = request.actor
     course = policy.access_course(actor, course_id)
     _manage(actor, course.establishment_id)
-    services.delete_course(course, by=actor.user, request=request)
+    try:
+        services.delete_course(course, by=actor.user, request=request)
+    except ValidationError as exc:
+        raise service_refusal(exc) from None
     return {"deleted": 1}
 
 
