@@ -312,3 +312,22 @@ def group_members(group: TeachingGroup, actor: policy.Actor) -> dict:
         "teacher", "subject").order_by("subject__label")
     return {"pupils": list(pupils), "assignments": list(assignments),
             "classes": list(group.classes.order_by("level", "code"))}
+
+
+def current_classes_and_groups(establishment_id: int, class_ids: set[int], group_ids: set[int]):
+    """The classes and groups (ids) as objects of the establishment's current school year, for a service that
+    addresses them (news, carnet de liaison, agenda); an unknown one is refused with a French ValidationError."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    classes = list(SchoolClass.objects.filter(pk__in=sorted(class_ids), establishment_id=establishment_id,
+                                              school_year__is_current=True)) if class_ids else []
+    groups = list(TeachingGroup.objects.filter(pk__in=sorted(group_ids), establishment_id=establishment_id,
+                                               school_year__is_current=True)) if group_ids else []
+    if len(classes) != len(class_ids):
+        raise ValidationError({"classes": _("Une des classes choisies n'existe pas dans cet établissement cette "
+                                            "année.")})
+    if len(groups) != len(group_ids):
+        raise ValidationError({"groups": _("Un des groupes choisis n'existe pas dans cet établissement cette "
+                                           "année.")})
+    return classes, groups

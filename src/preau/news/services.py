@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from preau.access import policy
 from preau.audit.models import AuditEvent
 from preau.audit.services import record
-from preau.directory.models import ClassEnrolment, GroupMembership, GuardianLink, SchoolClass, Service, TeachingGroup
+from preau.directory.models import ClassEnrolment, GroupMembership, GuardianLink, Service
+from preau.directory.selectors import current_classes_and_groups
 from preau.notifications.services import notify
 
 from . import selectors
@@ -69,21 +70,6 @@ def _ids(values: Iterable | None) -> set[int]:
     return result
 
 
-def _current_targets(establishment_id: int, class_ids: set[int], group_ids: set[int]):
-    """The classes and groups (ids) as objects of the establishment's current school year; unknown ones refused."""
-    classes = list(SchoolClass.objects.filter(pk__in=sorted(class_ids), establishment_id=establishment_id,
-                                              school_year__is_current=True)) if class_ids else []
-    groups = list(TeachingGroup.objects.filter(pk__in=sorted(group_ids), establishment_id=establishment_id,
-                                               school_year__is_current=True)) if group_ids else []
-    if len(classes) != len(class_ids):
-        raise ValidationError({"classes": _("Une des classes choisies n'existe pas dans cet établissement cette "
-                                            "année.")})
-    if len(groups) != len(group_ids):
-        raise ValidationError({"groups": _("Un des groupes choisis n'existe pas dans cet établissement cette "
-                                           "année.")})
-    return classes, groups
-
-
 # --- News -----------------------------------------------------------------------------------------------------
 
 def _clean_news(actor, establishment_id: int, *, title, body, whole_establishment, classes, groups, audience,
@@ -105,7 +91,7 @@ def _clean_news(actor, establishment_id: int, *, title, body, whole_establishmen
         raise PermissionDenied(_("Vous ne pouvez publier que pour les classes et les groupes où vous enseignez."))
     if pinned and not scope.whole:
         raise ValidationError({"pinned": _("Seule la direction épingle une actualité.")})
-    school_classes, school_groups = _current_targets(establishment_id, class_ids, group_ids)
+    school_classes, school_groups = current_classes_and_groups(establishment_id, class_ids, group_ids)
     publish_at = publish_at or timezone.now()
     if unpublish_at is not None and unpublish_at <= publish_at:
         raise ValidationError({"unpublish_at": _("La date de retrait doit suivre la date de publication.")})
@@ -345,7 +331,7 @@ def liaison_send(*, actor, establishment, title: str, body: str, due_date: datet
     if not scope.whole and not scope.covers(class_ids, group_ids) and (class_ids or group_ids):
         raise PermissionDenied(_("Vous ne pouvez écrire qu'aux familles des classes et des groupes où vous "
                                  "enseignez."))
-    school_classes, school_groups = _current_targets(establishment.pk, class_ids, group_ids)
+    school_classes, school_groups = current_classes_and_groups(establishment.pk, class_ids, group_ids)
     if pupil_ids:
         allowed = set(policy.liaison_pupils_targetable_by(actor, establishment.pk)
                       .filter(pk__in=sorted(pupil_ids)).values_list("pk", flat=True))

@@ -41,6 +41,7 @@ from preau.directory.models import (
     TeachingAssignment,
     TeachingGroup,
 )
+from preau.directory.selectors import current_classes_and_groups
 from preau.notifications.services import notify
 
 from .models import AgendaEvent
@@ -113,21 +114,6 @@ def _times(starts_at, ends_at, all_day: bool) -> tuple[datetime.datetime, dateti
     return start, end
 
 
-def _targets(establishment_id: int, class_ids: set[int], group_ids: set[int]):
-    """The classes and groups as objects of the establishment's current school year; unknown ones refused."""
-    classes = list(SchoolClass.objects.filter(pk__in=sorted(class_ids), establishment_id=establishment_id,
-                                              school_year__is_current=True)) if class_ids else []
-    groups = list(TeachingGroup.objects.filter(pk__in=sorted(group_ids), establishment_id=establishment_id,
-                                               school_year__is_current=True)) if group_ids else []
-    if len(classes) != len(class_ids):
-        raise ValidationError({"classes": _("Une des classes choisies n'existe pas dans cet établissement cette "
-                                            "année.")})
-    if len(groups) != len(group_ids):
-        raise ValidationError({"groups": _("Un des groupes choisis n'existe pas dans cet établissement cette "
-                                           "année.")})
-    return classes, groups
-
-
 def _clean(actor, establishment_id: int, *, title, kind, description, location, starts_at, ends_at, all_day,
            audience_roles, classes, groups) -> dict:
     scope = policy.agenda_publish_scope(actor, establishment_id)
@@ -156,7 +142,7 @@ def _clean(actor, establishment_id: int, *, title, kind, description, location, 
         raise ValidationError({"description": _("La description ne doit pas dépasser %(n)s caractères.")
                                % {"n": MAX_DESCRIPTION_CHARS}})
     start, end = _times(starts_at, ends_at, bool(all_day))
-    school_classes, school_groups = _targets(establishment_id, class_ids, group_ids)
+    school_classes, school_groups = current_classes_and_groups(establishment_id, class_ids, group_ids)
     return {
         "title": _text(title, "title", 200, required_message=_("Donnez un titre.")),
         "kind": kind, "description": richtext.clean(text) if text else "",
