@@ -245,3 +245,28 @@ def test_a_failure_after_the_document_was_stored_deletes_it(world, absent, media
     absent.refresh_from_db()
     assert absent.state == "unjustified" and not Justification.objects.exists()
     assert not [p for p in media.rglob("*") if p.is_file()]
+
+
+def test_deleting_the_only_record_of_a_pending_justification_removes_it_and_its_document(
+        world, absent, media, django_capture_on_commit_callbacks):
+    one = world.one
+    with django_capture_on_commit_callbacks(execute=True):
+        justification = services.submit_justification(
+            pupil=one.pupil_b, records=[absent.pk], reason=reason(one, "MAL"), document=pdf_file(),
+            by=one.mother_b, now=at(MONDAY, 18))
+    stored = media / justification.document.name
+    assert stored.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_record(record=absent, by=one.cpe)
+    assert not Justification.objects.filter(pk=justification.pk).exists()
+    assert not stored.exists()
+
+
+def test_a_decided_justification_stays_when_its_record_is_deleted(world, absent, django_capture_on_commit_callbacks):
+    one = world.one
+    justification = services.submit_justification(pupil=one.pupil_b, records=[absent.pk],
+                                                  reason=reason(one, "MAL"), by=one.mother_b, now=at(MONDAY, 18))
+    services.decide_justification(justification=justification, accept=True, by=one.cpe, now=at(MONDAY, 19))
+    absent.refresh_from_db()
+    services.delete_record(record=absent, by=one.cpe)
+    assert Justification.objects.filter(pk=justification.pk).exists()

@@ -758,14 +758,23 @@ def update_record(*, record: AttendanceRecord, by, kind=_UNSET, starts_at=_UNSET
 
 
 def delete_record(*, record: AttendanceRecord, by, request=None) -> None:
-    """Vie scolaire deletes a record entered by mistake."""
+    """Vie scolaire deletes a record entered by mistake. A pending justification left with no record goes too (it
+    would wait in the queue for nothing), with its document."""
     actor = _actor(by)
     _check_manager(actor, record.establishment_id)
     with transaction.atomic():
         audit(Action.ATTENDANCE_CHANGED, actor=by, subject=record.pupil, request=request,
               establishment_id=record.establishment_id, target="attendance.record", record=record.pk,
               deleted=True, kind=record.kind, starts_at=record.starts_at.isoformat())
+        justification_ids = list(record.justifications.values_list("pk", flat=True))
         AttendanceRecord.objects.filter(pk=record.pk).delete()
+        emptied = list(Justification.objects.filter(pk__in=justification_ids, state=Justification.State.PENDING,
+                                                    records__isnull=True))
+        for justification in emptied:
+            name = justification.document.name if justification.document else ""
+            justification.delete()
+            if name:
+                transaction.on_commit(lambda n=name: _discard(n))
 
 
 # --- Justifications --------------------------------------------------------------------------------------------
