@@ -352,9 +352,13 @@ class RollCallSheet:
         return self.roll_call is not None
 
 
-def _occurrence(course, planned_date):
+def _occurrence(course, planned_date, known=None):
+    """The occurrence of `course` planned on `planned_date`; `known`, when the caller already loaded it in this
+    request (the roll-call page and API do), saves reading it again."""
     from preau.timetable import selectors as tt
 
+    if known is not None and known.course.pk == course.pk and known.date == planned_date:
+        return known
     occ = tt.occurrence(course.pk, planned_date)
     if occ is None:
         raise ValidationError(_("Ce cours n'a pas lieu à cette date."))
@@ -384,10 +388,10 @@ def local_time(moment: datetime.datetime) -> datetime.time:
     return moment.astimezone(PARIS).time().replace(second=0, microsecond=0)
 
 
-def roll_call_sheet(course, planned_date: datetime.date) -> RollCallSheet:
+def roll_call_sheet(course, planned_date: datetime.date, *, occurrence=None) -> RollCallSheet:
     """The roll call of an occurrence as it stands (no access check: ask `policy.can_take_roll_call` first).
     A constant number of queries whatever the class size."""
-    occ = _occurrence(course, planned_date)
+    occ = _occurrence(course, planned_date, occurrence)
     pupils = list(_pupils_of(occ))
     ids = [p.pk for p in pupils]
     roll_call = RollCall.objects.filter(course_id=course.pk, date=planned_date).first()
@@ -507,7 +511,7 @@ def _span(mark: Mark, occ, now: datetime.datetime, existing: AttendanceRecord | 
 
 
 def take_roll_call(*, course, planned_date: datetime.date, marks: Mapping, by, now=None,
-                   request=None) -> RollCall:
+                   request=None, occurrence=None) -> RollCall:
     """Save the roll call of an occurrence. Pupils not in `marks` are present; `marks` maps pupil ids to
     `{"status": "present"|"absent"|"late"|"early_leave"|"exclusion", "late_minutes": int, "left_at": "HH:MM",
     "comment": str}` (or just the status). Re-submitting replaces the marks (unchanged ones keep their record,
@@ -516,7 +520,7 @@ def take_roll_call(*, course, planned_date: datetime.date, marks: Mapping, by, n
     day)."""
     now = _now(now)
     actor = _actor(by)
-    occ = _occurrence(course, planned_date)
+    occ = _occurrence(course, planned_date, occurrence)
     if occ.status == "cancelled":
         raise ValidationError(_("Ce cours est annulé : il n'y a pas d'appel à faire."))
     if not policy.can_take_roll_call(actor, course, planned_date, occurrence=occ):

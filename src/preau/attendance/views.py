@@ -153,10 +153,11 @@ def roll_call(request, course_id, day):
     actor = request.actor
     planned = _parse_day(day)
     occurrence = timetable.occurrence(course_id, planned)
-    if occurrence is None or not policy.can_take_roll_call(actor, occurrence.course, planned):
+    if occurrence is None or not policy.can_take_roll_call(actor, occurrence.course, planned,
+                                                           occurrence=occurrence):
         raise Http404
     course = occurrence.course
-    sheet = services.roll_call_sheet(course, planned)
+    sheet = services.roll_call_sheet(course, planned, occurrence=occurrence)
     occurrence = sheet.occurrence
     cancelled = occurrence.status == "cancelled"
     now = timezone.now()
@@ -176,7 +177,7 @@ def roll_call(request, course_id, day):
         elif form.is_valid():
             try:
                 services.take_roll_call(course=course, planned_date=planned, marks=form.marks(), by=request.user,
-                                        now=now, request=request)
+                                        now=now, request=request, occurrence=occurrence)
             except ValidationError as error:
                 apply_errors(form, error)
             except PermissionDenied as error:

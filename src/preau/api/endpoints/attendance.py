@@ -485,11 +485,11 @@ def _run(call):
         raise service_refusal(exc) from None
 
 
-def _roll_call_out(request, course, planned_date) -> dict:
+def _roll_call_out(request, course, planned_date, occurrence=None) -> dict:
     """The sheet of an occurrence; the pupils whose other attendance it shows (known absences, exemptions,
     justification states) are logged as read."""
     actor = request.actor
-    sheet = services.roll_call_sheet(course, planned_date)
+    sheet = services.roll_call_sheet(course, planned_date, occurrence=occurrence)
     _log_reads(request, selectors.roll_call_sheet_reads(sheet), course.establishment_id)
     roll_call = sheet.roll_call
     marks = []
@@ -532,7 +532,7 @@ def get_roll_call(request, course_id: int, date: datetime.date):
     """Every pupil of the occurrence with their mark: saved ones, absences already known (`covered`), present
     otherwise. For the course's teacher (or the occurrence's replacement) and vie scolaire; 404 for others."""
     occ = _occurrence_for(request.actor, course_id, date)
-    return _roll_call_out(request, occ.course, date)
+    return _roll_call_out(request, occ.course, date, occ)
 
 
 @router.put("/attendance/roll-calls/{course_id}/{date}",
@@ -550,8 +550,8 @@ def put_roll_call(request, course_id: int, date: datetime.date, data: RollCallIn
         marks[mark.pupil_id] = {"status": mark.status, "late_minutes": mark.late_minutes,
                                 "left_at": mark.left_at, "comment": mark.comment}
     _run(lambda: services.take_roll_call(course=occ.course, planned_date=date, marks=marks, by=request.user,
-                                         request=request))
-    return _roll_call_out(request, occ.course, date)
+                                         request=request, occurrence=occ))
+    return _roll_call_out(request, occ.course, date, occ)
 
 
 # --- Reasons ----------------------------------------------------------------------------------------------------
