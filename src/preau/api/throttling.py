@@ -24,7 +24,7 @@ DEFAULT_BAD_TOKEN_RATE = "30/min"
 _PARSER = SimpleRateThrottle(rate="1/s")
 
 
-def _rate(name: str, default: str) -> tuple[int, int] | None:
+def configured_rate(name: str, default: str) -> tuple[int, int] | None:
     value = getattr(settings, name, default)
     if not value:
         return None
@@ -42,7 +42,7 @@ def _count(key: str, period: int) -> tuple[int, float]:
     return int(cache.get(full_key, 0)), wait
 
 
-def _hit(key: str, limit: int, period: int) -> tuple[bool, float]:
+def count_hit(key: str, limit: int, period: int) -> tuple[bool, float]:
     """Count one request in a fixed window: (allowed, seconds until the window ends)."""
     full_key, wait = _window(key, period)
     cache.add(full_key, 0, period + 1)
@@ -65,11 +65,11 @@ class PersonThrottle(BaseThrottle):
     _wait: float | None = None
 
     def allow_request(self, request) -> bool:
-        rate = _rate("PREAU_API_RATE", DEFAULT_RATE)
+        rate = configured_rate("PREAU_API_RATE", DEFAULT_RATE)
         user = getattr(request, "auth", None)
         if rate is None or user is None:
             return True
-        allowed, wait = _hit(f"user:{user.pk}", *rate)
+        allowed, wait = count_hit(f"user:{user.pk}", *rate)
         if not allowed:
             self._wait = wait
         return allowed
@@ -80,7 +80,7 @@ class PersonThrottle(BaseThrottle):
 
 def bad_token_blocked(request) -> tuple[bool, float]:
     """Whether this address has used up its failed-token allowance in the current window."""
-    rate = _rate("PREAU_API_BAD_TOKEN_RATE", DEFAULT_BAD_TOKEN_RATE)
+    rate = configured_rate("PREAU_API_BAD_TOKEN_RATE", DEFAULT_BAD_TOKEN_RATE)
     if rate is None:
         return False, 0
     limit, period = rate
@@ -89,6 +89,6 @@ def bad_token_blocked(request) -> tuple[bool, float]:
 
 
 def note_bad_token(request) -> None:
-    rate = _rate("PREAU_API_BAD_TOKEN_RATE", DEFAULT_BAD_TOKEN_RATE)
+    rate = configured_rate("PREAU_API_BAD_TOKEN_RATE", DEFAULT_BAD_TOKEN_RATE)
     if rate is not None:
-        _hit(f"badtoken:{client_address(request)}", *rate)
+        count_hit(f"badtoken:{client_address(request)}", *rate)

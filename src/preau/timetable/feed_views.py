@@ -9,12 +9,8 @@ cached under it (building hundreds of events with icalendar is the costly part).
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -22,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from preau.api.throttling import configured_rate, count_hit
+
 from . import ics
 
 SESSION_NEW_TOKEN = "preau_calendar_feed_once"
 DEFAULT_RATE = "60/h"
-PERIODS = {"s": 1, "min": 60, "h": 3600, "d": 86400}
 
 
 @login_required
@@ -58,31 +55,13 @@ def feed_settings(request):
     })
 
 
-def _rate() -> tuple[int, int] | None:
-    """PREAU_CALENDAR_FEED_RATE ("N/h", "N/min"...; empty: no limit) as (requests, seconds)."""
-    value = getattr(settings, "PREAU_CALENDAR_FEED_RATE", DEFAULT_RATE)
-    if not value:
-        return None
-    count, _sep, period = value.partition("/")
-    return int(count), PERIODS.get(period.strip(), 3600)
-
-
 def _allowed(token_hash: str) -> tuple[bool, int]:
-    """Count one fetch of this token in a fixed window of the cache: (allowed, seconds until the window ends)."""
-    rate = _rate()
+    """Count one fetch of this token (the API's fixed-window counter): (allowed, seconds until the window ends)."""
+    rate = configured_rate("PREAU_CALENDAR_FEED_RATE", DEFAULT_RATE)
     if rate is None:
         return True, 0
-    limit, period = rate
-    now = time.time()
-    window = int(now // period)
-    key = f"preau:calendar-feed:rate:{token_hash}:{window}"
-    cache.add(key, 0, period + 1)
-    try:
-        current = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, period + 1)
-        current = 1
-    return current <= limit, max(1, int((window + 1) * period - now))
+    allowed, wait = count_hit(f"calendar-feed:{token_hash}", *rate)
+    return allowed, max(1, int(wait))
 
 
 @require_safe
