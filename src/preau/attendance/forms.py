@@ -116,6 +116,17 @@ class RollCallForm(forms.Form):
         return counts
 
 
+class SpanMixin:
+    """Forms with `starts_at` and `ends_at`: the end after the start."""
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", gettext("La fin doit être après le début."))
+        return cleaned
+
+
 class LocalDateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -123,7 +134,7 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class AbsenceForm(forms.Form):
+class AbsenceForm(SpanMixin, forms.Form):
     """An absence (or lateness, early leaving, exclusion) over a period, entered by vie scolaire."""
 
     pupil = forms.ModelChoiceField(
@@ -157,13 +168,6 @@ class AbsenceForm(forms.Form):
     @staticmethod
     def pupil_label(pupil) -> str:
         return f"{pupil.last_name} {pupil.first_name}"
-
-    def clean(self):
-        cleaned = super().clean()
-        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", gettext("La fin doit être après le début."))
-        return cleaned
 
 
 class DayForm(forms.Form):

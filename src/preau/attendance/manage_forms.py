@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .forms import LocalDateTimeInput
+from .forms import LocalDateTimeInput, SpanMixin
 from .models import AttendanceRecord
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
@@ -17,15 +17,6 @@ def _datetime_field(label, required_message):
     return forms.DateTimeField(label=label, widget=LocalDateTimeInput(), input_formats=DATETIME_FORMATS,
                                error_messages={"required": required_message,
                                                "invalid": _("Indiquez une date et une heure valides.")})
-
-
-class SpanMixin:
-    def clean(self):
-        cleaned = super().clean()
-        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", gettext("La fin doit être après le début."))
-        return cleaned
 
 
 class ReasonForm(forms.Form):
