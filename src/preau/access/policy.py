@@ -1333,6 +1333,18 @@ def punishment_kinds_for(actor: Actor | None, pupil: User, establishment_id: int
     return set()
 
 
+def punishment_kinds_in(actor: Actor | None, establishment_id: int) -> set[str]:
+    """The kinds the actor may give some pupil of the establishment (before one is chosen): leadership all of them;
+    vie scolaire and the establishment's teachers the punishments. `punishment_kinds_for` decides per pupil."""
+    if actor is None:
+        return set()
+    if establishment_id in actor.establishments_with_functions(ATTENDANCE_SANCTION_FUNCTIONS):
+        return set(TEACHER_PUNISHMENT_KINDS | SANCTION_KINDS)
+    if can_manage_attendance(actor, establishment_id) or Role.TEACHER in actor.roles_in(establishment_id):
+        return set(TEACHER_PUNISHMENT_KINDS)
+    return set()
+
+
 def can_punish(actor: Actor | None, pupil: User, kind: str | None = None) -> bool:
     kinds = punishment_kinds_for(actor, pupil)
     return bool(kinds) if kind is None else kind in kinds

@@ -178,12 +178,8 @@ def offered_kinds(actor, establishment_id: int, pupil=None) -> list[str]:
     pupil; before one is chosen, what the actor's functions allow in the establishment."""
     if pupil is not None:
         allowed = policy.punishment_kinds_for(actor, pupil, establishment_id)
-    elif establishment_id in actor.establishments_with_functions(policy.ATTENDANCE_SANCTION_FUNCTIONS):
-        allowed = set(policy.TEACHER_PUNISHMENT_KINDS | policy.SANCTION_KINDS)
-    elif policy.can_manage_attendance(actor, establishment_id) or Role.TEACHER in actor.roles_in(establishment_id):
-        allowed = set(policy.TEACHER_PUNISHMENT_KINDS)
     else:
-        allowed = set()
+        allowed = policy.punishment_kinds_in(actor, establishment_id)
     return [kind for kind in Punishment.Kind.values if kind in allowed]
 
 
